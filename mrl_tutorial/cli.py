@@ -1,0 +1,81 @@
+"""``mrl-tutorial``: the tutorial's command line.
+
+- ``mrl-tutorial train`` runs :func:`mrl_tutorial.training.train` at any scale, e.g. the blog's setting on
+  a GPU (also under ``accelerate launch -m mrl_tutorial.cli train ...`` or ``torchrun``, which the
+  sentence-transformers trainer supports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mrl_tutorial.config import quiet
+    from mrl_tutorial.data import load_pairs, load_sts
+    from mrl_tutorial.training import Recipe, parse_dims, train
+
+    quiet(progress_bars=not args.quiet)
+    recipe = Recipe(
+        matryoshka=not args.standard,
+        loss=args.loss,
+        matryoshka_dims=parse_dims(args.dims) if args.dims else None,
+        matryoshka_weights=tuple(float(w) for w in args.weights) if args.weights else None,
+        n_dims_per_step=args.n_dims_per_step,
+        freeze_encoder=not args.full_finetune,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    if args.loss == "cosent":
+        data = load_sts(args.data, split=args.split, config=args.config)
+    else:
+        data = load_pairs(args.data, split=args.split, config=args.config)
+    if args.max_rows:
+        data = data.select(range(min(args.max_rows, data.num_rows)))
+    print(f"training {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: {recipe}")
+    train(args.model, data, recipe, output_dir=args.output, overwrite=args.overwrite, device=args.device,
+          progress=not args.quiet)
+    print(f"saved to {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mrl-tutorial", description="Matryoshka embeddings tutorial tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    t = commands.add_parser("train", help="train a standard or Matryoshka embedding model")
+    t.add_argument("--model", default=None, help="hub id or local folder (default: packaged all-MiniLM-L6-v2)")
+    t.add_argument("--data", default="bundled", help="'bundled', a hub id, or a local file")
+    t.add_argument("--config", default=None, help="hub dataset configuration (e.g. 'triplet' for all-nli)")
+    t.add_argument("--split", default="train")
+    t.add_argument("--max-rows", type=int, default=None, help="use only the first N rows")
+    t.add_argument("--loss", choices=["mnrl", "cosent"], default="mnrl")
+    t.add_argument("--standard", action="store_true", help="train without MatryoshkaLoss (the baseline)")
+    t.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
+    t.add_argument("--weights", nargs="+", default=None, help="one weight per dim (default: all 1)")
+    t.add_argument("--n-dims-per-step", type=int, default=-1)
+    t.add_argument("--full-finetune", action="store_true", help="train the whole encoder (default: frozen + head)")
+    t.add_argument("--epochs", type=float, default=3)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--seed", type=int, default=12)
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: a GPU if there is one)")
+    t.add_argument("--output", required=True, help="folder to save the model to (must not exist)")
+    t.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    args = parser.parse_args(argv)
+    try:
+        return _train(args)
+    except ValueError as error:
+        print(f"mrl-tutorial {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The tutorial's switches, read once from the environment, and the quiet/seed set-up every notebook runs.
+
+Two switches decide everything that depends on the machine (the d2l ``demo`` idea):
+
+- ``MRL_TUTORIAL_FULL=1`` — full size: more training steps, every dimension, bigger benchmarks. Off by
+  default so that every notebook runs in minutes on a laptop CPU. Each small value below carries the
+  full-size value in a comment.
+- ``MRL_TUTORIAL_MODEL`` / ``MRL_TUTORIAL_DATA`` — which model and which data: unset means the packaged
+  all-MiniLM-L6-v2 and the bundled data (no network needed). Set them to a hub id (for example
+  ``sentence-transformers/all-mpnet-base-v2`` and ``sentence-transformers/stsb``) on a machine with a
+  network, and to a local folder or file anywhere.
+
+``MRL_TUTORIAL_CACHE`` sets where trained tutorial models are cached (default: ``.cache/`` beside the
+notebooks' working directory's project root, else the user's cache folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["Settings", "settings", "set_seed", "quiet", "under_test", "cache_dir", "setup_notebook"]
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be one of 1/0/true/false/yes/no/on/off, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and sources the notebooks use; build one with :func:`settings`."""
+
+    full: bool
+    model: str | None
+    data: str
+    seed: int = 12
+    batch_size: int = 64
+    train_epochs: int = 3  # full size: 10
+
+
+def settings() -> Settings:
+    """Read the switches from the environment.
+
+    Examples:
+        >>> s = settings()
+        >>> s.seed
+        12
+    """
+    full = _flag("MRL_TUTORIAL_FULL")
+    return Settings(
+        full=full,
+        model=os.environ.get("MRL_TUTORIAL_MODEL") or None,
+        data=os.environ.get("MRL_TUTORIAL_DATA") or "bundled",
+        train_epochs=10 if full else 3,
+    )
+
+
+def set_seed(seed: int = 12) -> None:
+    """Seed Python, NumPy and torch so that a notebook prints the same numbers on every run.
+
+    Examples:
+        >>> set_seed(3); a = torch.rand(2)
+        >>> set_seed(3); bool(torch.equal(a, torch.rand(2)))
+        True
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def quiet(progress_bars: bool = False) -> None:
+    """Silence library warnings and info logs (they carry paths and timings that change from run to run),
+    and progress bars unless ``progress_bars`` is true.
+    """
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    if not progress_bars:
+        datasets.disable_progress_bars()
+        transformers.logging.disable_progress_bar()
+        os.environ["TQDM_DISABLE"] = "1"
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        _disable_tqdm()
+    for name in ("sentence_transformers", "transformers", "datasets", "accelerate", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def _disable_tqdm() -> None:
+    """tqdm reads TQDM_DISABLE when it is imported; for bars of an already imported tqdm, switch the default."""
+    from functools import partialmethod
+
+    import tqdm.notebook
+    import tqdm.std
+
+    for cls in (tqdm.std.tqdm, tqdm.notebook.tqdm_notebook):
+        if not getattr(cls, "_mrl_quiet", False):
+            cls.__init__ = partialmethod(cls.__init__, disable=True)
+            cls._mrl_quiet = True
+
+
+def under_test() -> bool:
+    """True when running under pytest/nbval or when ``MRL_TUTORIAL_QUIET=1`` asks for quiet output."""
+    return bool(os.environ.get("PYTEST_CURRENT_TEST")) or _flag("MRL_TUTORIAL_QUIET")
+
+
+def cache_dir() -> Path:
+    """Where trained tutorial models are cached: ``MRL_TUTORIAL_CACHE``, else ``~/.cache/mrl-tutorial``."""
+    root = os.environ.get("MRL_TUTORIAL_CACHE")
+    path = Path(root) if root else Path.home() / ".cache" / "mrl-tutorial"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_notebook(seed: int = 12) -> Settings:
+    """What every notebook runs first: quiet logs, progress bars only for a person, a seed; the settings.
+
+    Under test (nbval sets ``MRL_TUTORIAL_QUIET=1`` through ``notebooks/conftest.py``) progress bars are off
+    too, so strict nbval compares only what the notebook prints on purpose.
+    """
+    quiet(progress_bars=not under_test())
+    set_seed(seed)
+    return settings()

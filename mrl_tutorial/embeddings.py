@@ -1,0 +1,159 @@
+"""Notebook 01 — embeddings: encode, compare with cosine similarity, find neighbours, count the bytes.
+
+References:
+    Reimers & Gurevych, "Sentence-BERT", EMNLP 2019, arXiv 1908.10084.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["encode_unique", "as_matrix", "cosine_similarity", "top_k", "bytes_per_vector", "storage_table",
+           "BYTES_PER_VALUE"]
+
+# bytes one coordinate takes in each storage format ("binary" keeps only the sign: 1 bit)
+BYTES_PER_VALUE = {"float32": 4.0, "float16": 2.0, "int8": 1.0, "binary": 1 / 8}
+
+
+def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    """Encode each distinct text once and return one row per text, in order ``(len(texts), d)``.
+
+    STS pairs and triplets repeat sentences; this saves the repeats (and keeps the order for the caller).
+
+    Examples:
+        >>> from mrl_tutorial.models import load_model
+        >>> emb = encode_unique(load_model(device="cpu"), ["tea", "coffee", "tea"])
+        >>> emb.shape, bool((emb[0] == emb[2]).all())
+        ((3, 384), True)
+    """
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts must hold at least one text")
+    unique = list(dict.fromkeys(texts))
+    vectors = model.encode(unique, batch_size=batch_size, convert_to_numpy=True)
+    row = {t: i for i, t in enumerate(unique)}
+    return np.asarray(vectors)[[row[t] for t in texts]]
+
+
+def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -> np.ndarray:
+    """Check and convert an ``(n, d)`` float array or tensor to a float32 NumPy matrix.
+
+    Raises:
+        ValueError: not 2-D, empty, or holding NaN or infinity.
+
+    Examples:
+        >>> as_matrix(torch.ones(2, 3)).dtype
+        dtype('float32')
+        >>> as_matrix(np.ones(3))
+        Traceback (most recent call last):
+        ...
+        ValueError: embeddings must be a 2-D array of shape (n, d), got shape (3,)
+    """
+    if isinstance(embeddings, torch.Tensor):
+        embeddings = embeddings.detach().cpu().float().numpy()
+    array = np.asarray(embeddings)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of shape (n, d), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{name} row {int(np.flatnonzero(bad)[0])} holds NaN or infinity")
+    return array
+
+
+def _unit_rows(array: np.ndarray, name: str) -> np.ndarray:
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"{name} row {int(np.flatnonzero(norms[:, 0] == 0)[0])} is a zero vector: "
+                         "its cosine similarity is undefined")
+    return array / norms
+
+
+def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor | None = None) -> np.ndarray:
+    """Cosine similarity of every row of ``a`` ``(n, d)`` with every row of ``b`` ``(m, d)``: shape ``(n, m)``.
+
+    ``b`` defaults to ``a``. Rows need not be unit length; zero rows raise ``ValueError``.
+
+    Examples:
+        >>> cosine_similarity(np.array([[1.0, 0.0], [1.0, 1.0]])).round(3)
+        array([[1.   , 0.707],
+               [0.707, 1.   ]], dtype=float32)
+    """
+    a_unit = _unit_rows(as_matrix(a, "a"), "a")
+    b_unit = a_unit if b is None else _unit_rows(as_matrix(b, "b"), "b")
+    if a_unit.shape[1] != b_unit.shape[1]:
+        raise ValueError(f"a and b must have the same dimension, got {a_unit.shape[1]} and {b_unit.shape[1]}")
+    return a_unit @ b_unit.T
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest scores of each row of ``scores`` ``(n, m)``, best first.
+
+    Ties are broken by the lower column index, so results are stable.
+
+    Returns:
+        ``(indices, values)``, each of shape ``(n, k)``.
+
+    Examples:
+        >>> idx, val = top_k(np.array([[0.1, 0.9, 0.5, 0.9]]), 3)
+        >>> idx.tolist(), val.round(2).tolist()
+        ([[1, 3, 2]], [[0.9, 0.9, 0.5]])
+    """
+    scores = np.asarray(scores)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (queries, documents), got shape {scores.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"k must be an int in [1, {scores.shape[1]}] (the number of documents), got {k!r}")
+    k = int(k)
+    if k < scores.shape[1]:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        # argpartition may cut through a tie: take every column that ties with the k-th score, then sort
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        candidates = [np.flatnonzero(row >= t) for row, t in zip(scores, kth[:, 0], strict=True)]
+    else:
+        candidates = [np.arange(scores.shape[1])] * scores.shape[0]
+    indices = np.stack([c[np.lexsort((c, -row[c]))][:k] for row, c in zip(scores, candidates, strict=True)])
+    return indices, np.take_along_axis(scores, indices, axis=1)
+
+
+def bytes_per_vector(dim: int, dtype: str = "float32") -> float:
+    """Bytes one ``dim``-dimensional vector takes in ``dtype`` (``float32``, ``float16``, ``int8``, ``binary``).
+
+    Examples:
+        >>> bytes_per_vector(384), bytes_per_vector(64, "binary")
+        (1536.0, 8.0)
+    """
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    if dtype not in BYTES_PER_VALUE:
+        raise ValueError(f"dtype must be one of {list(BYTES_PER_VALUE)}, got {dtype!r}")
+    return float(dim) * BYTES_PER_VALUE[dtype]
+
+
+def storage_table(n_vectors: int, dims: Sequence[int], dtypes: Sequence[str] = ("float32",)) -> list[dict]:
+    """Rows ``{dim, dtype, bytes_per_vector, total_bytes, fraction_of_full}`` for an index of ``n_vectors``.
+
+    ``fraction_of_full`` compares with the largest dim in float32.
+
+    Examples:
+        >>> [r["total_bytes"] for r in storage_table(1000, [384, 64])]
+        [1536000.0, 256000.0]
+    """
+    if isinstance(n_vectors, bool) or not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
+        raise ValueError(f"n_vectors must be a positive int, got {n_vectors!r}")
+    if not dims:
+        raise ValueError("dims must name at least one dimension")
+    full = bytes_per_vector(max(dims), "float32")
+    return [
+        {"dim": int(d), "dtype": t, "bytes_per_vector": bytes_per_vector(d, t),
+         "total_bytes": n_vectors * bytes_per_vector(d, t),
+         "fraction_of_full": bytes_per_vector(d, t) / full}
+        for d in dims for t in dtypes
+    ]

@@ -1,0 +1,280 @@
+"""Notebook 02 — the nested (Matryoshka) loss in plain torch, and a projection head trained with it.
+
+The Matryoshka loss is an ordinary embedding loss computed several times, once on each prefix of the
+embedding (its first ``d`` coordinates, re-normalized), and summed with weights:
+
+    L = sum_i  w_i * base_loss(normalize(embedding[:, :d_i]))
+
+Nothing tells the model which coordinates matter: the prefix ``[:, :8]`` appears in *every* term of the
+sum, ``[:, 8:16]`` in all but one, and so on, so gradient descent puts what helps most where it is counted
+most often — at the front.
+
+References:
+    Kusupati et al., "Matryoshka Representation Learning", NeurIPS 2022, arXiv 2205.13147.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "matryoshka_dims",
+    "validate_dims",
+    "validate_weights",
+    "prefix",
+    "multiple_negatives_ranking_loss",
+    "matryoshka_loss",
+    "ProjectionHead",
+    "train_head",
+    "coordinate_energy",
+    "block_ablation",
+]
+
+
+def matryoshka_dims(full_dim: int, floor: int = 8) -> list[int]:
+    """The usual schedule: the full dim, then the powers of two below it, halving down to ``floor``.
+
+    Examples:
+        >>> matryoshka_dims(384)
+        [384, 256, 128, 64, 32, 16, 8]
+        >>> matryoshka_dims(768, floor=64)
+        [768, 512, 256, 128, 64]
+    """
+    for name, value in (("full_dim", full_dim), ("floor", floor)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if floor > full_dim:
+        raise ValueError(f"floor must be in [1, {full_dim}] (at most full_dim), got {floor}")
+    dims = [int(full_dim)]
+    power = 2 ** math.floor(math.log2(full_dim))
+    if power == full_dim:
+        power //= 2
+    while power >= floor:
+        dims.append(power)
+        power //= 2
+    return dims
+
+
+def validate_dims(dims: Sequence[int], full_dim: int) -> list[int]:
+    """Check Matryoshka dims: positive ints, at most ``full_dim``, strictly decreasing (largest first).
+
+    Examples:
+        >>> validate_dims([384, 64, 8], 384)
+        [384, 64, 8]
+        >>> validate_dims([64, 384], 384)
+        Traceback (most recent call last):
+        ...
+        ValueError: matryoshka_dims must be strictly decreasing (largest first), got [64, 384]
+    """
+    dims = list(dims)
+    if not dims:
+        raise ValueError("matryoshka_dims must name at least one dimension, got []")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise ValueError(f"matryoshka_dims must hold ints, got {d!r} in {dims}")
+        if not 1 <= d <= full_dim:
+            raise ValueError(f"each of matryoshka_dims must be in [1, {full_dim}] (the model's dimension), "
+                             f"got {d} in {dims}")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"matryoshka_dims must not repeat a dimension, got {dims}")
+    if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
+        raise ValueError(f"matryoshka_dims must be strictly decreasing (largest first), got {dims}")
+    return [int(d) for d in dims]
+
+
+def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float]:
+    """Check Matryoshka weights: one positive finite number per dim; ``None`` means all 1.
+
+    Examples:
+        >>> validate_weights(None, 3)
+        [1.0, 1.0, 1.0]
+        >>> validate_weights([1, 0], 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: matryoshka_weights must be positive finite numbers, got 0 in [1, 0]
+    """
+    if weights is None:
+        return [1.0] * n_dims
+    weights = list(weights)
+    if len(weights) != n_dims:
+        raise ValueError(f"matryoshka_weights must have one weight per dim ({n_dims}), got {len(weights)}: {weights}")
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or not math.isfinite(w) or w <= 0:
+            raise ValueError(f"matryoshka_weights must be positive finite numbers, got {w!r} in {weights}")
+    return [float(w) for w in weights]
+
+
+def prefix(embeddings: Tensor, dim: int) -> Tensor:
+    """The first ``dim`` coordinates of each row ``(n, d)``, re-normalized to unit length (what the loss sees)."""
+    if not 1 <= dim <= embeddings.shape[-1]:
+        raise ValueError(f"dim must be in [1, {embeddings.shape[-1]}], got {dim}")
+    return F.normalize(embeddings[..., :dim], p=2, dim=-1)
+
+
+def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: Tensor | None = None,
+                                    scale: float = 20.0) -> Tensor:
+    """In-batch-negatives contrastive loss (InfoNCE): each anchor must pick its own positive among all the
+    batch's positives and hard negatives, by cosine similarity times ``scale``.
+
+    Same formula as sentence-transformers' ``MultipleNegativesRankingLoss`` with its defaults.
+
+    Examples:
+        >>> a = torch.eye(3); loss = multiple_negatives_ranking_loss(a, a)
+        >>> round(loss.item(), 6)
+        0.0
+    """
+    candidates = positive if negative is None else torch.cat([positive, negative], dim=0)
+    scores = scale * F.normalize(anchor, dim=-1) @ F.normalize(candidates, dim=-1).T
+    return F.cross_entropy(scores, torch.arange(anchor.shape[0], device=anchor.device))
+
+
+def matryoshka_loss(
+    embeddings: Sequence[Tensor],
+    dims: Sequence[int],
+    weights: Sequence[float] | None = None,
+    base_loss: Callable[..., Tensor] = multiple_negatives_ranking_loss,
+) -> Tensor:
+    """The nested loss: ``sum_i weights[i] * base_loss(*[prefix(e, dims[i]) for e in embeddings])``.
+
+    Args:
+        embeddings: the batch's columns, e.g. ``(anchor, positive, negative)``, each ``(n, d)``.
+        dims: strictly decreasing prefix sizes, e.g. ``[384, 256, ..., 8]``.
+        weights: one positive weight per dim (default all 1). Only their ratios matter under Adam.
+        base_loss: a loss on full-size columns; it is called on each truncated, re-normalized prefix.
+
+    Examples:
+        >>> e = [torch.eye(4), torch.eye(4)]  # 4 anchors, each matching only its own positive
+        >>> round(matryoshka_loss(e, [4]).item(), 4)  # at 4 dims every anchor finds its positive
+        0.0
+        >>> # at 2 dims rows 3-4 become zero vectors: they cannot tell their 4 candidates apart (log 4 each)
+        >>> round(matryoshka_loss(e, [4, 2]).item(), 4)
+        0.6931
+    """
+    if not embeddings:
+        raise ValueError("embeddings must hold at least one column")
+    dims = validate_dims(dims, embeddings[0].shape[-1])
+    weights = validate_weights(weights, len(dims))
+    total = embeddings[0].new_zeros(())
+    for dim, weight in zip(dims, weights, strict=True):
+        total = total + weight * base_loss(*[prefix(e, dim) for e in embeddings])
+    return total
+
+
+class ProjectionHead(nn.Module):
+    """A square linear map on top of a frozen encoder, started at the identity (so it starts as the encoder)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.linear = nn.Linear(dim, dim, bias=False)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.eye(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x)
+
+
+def train_head(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor | None = None,
+    *,
+    matryoshka: bool,
+    dims: Sequence[int] | None = None,
+    weights: Sequence[float] | None = None,
+    epochs: int = 20,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 12,
+) -> tuple[ProjectionHead, list[float]]:
+    """Train a :class:`ProjectionHead` on frozen embeddings with the plain or the nested MNRL loss.
+
+    Args:
+        anchor, positive, negative: frozen embeddings ``(n, d)`` of the training triplets.
+        matryoshka: nested loss over ``dims`` (default: :func:`matryoshka_dims`) when true, else the plain
+            loss on the full vector.
+        epochs, lr, batch_size, seed: Adam on shuffled mini-batches; the seed makes it repeatable.
+
+    Returns:
+        The trained head (in eval mode) and the mean loss of each epoch.
+    """
+    n, dim = anchor.shape
+    if positive.shape != anchor.shape or (negative is not None and negative.shape != anchor.shape):
+        raise ValueError("anchor, positive and negative must have the same shape (n, d)")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    dims = validate_dims(dims or matryoshka_dims(dim), dim) if matryoshka else [dim]
+    weights = validate_weights(weights, len(dims)) if matryoshka else [1.0]
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    head = ProjectionHead(dim)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        losses = []
+        for start in range(0, n - batch_size + 1, batch_size):  # drop the ragged last batch
+            idx = order[start:start + batch_size]
+            columns = [head(anchor[idx]), head(positive[idx])]
+            if negative is not None:
+                columns.append(head(negative[idx]))
+            loss = matryoshka_loss(columns, dims, weights)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        history.append(float(np.mean(losses)))
+    head.eval()
+    return head, history
+
+
+def coordinate_energy(embeddings: Tensor | np.ndarray) -> np.ndarray:
+    """Share of the total variance that each coordinate carries, ``(d,)``, summing to 1.
+
+    A Matryoshka model puts a large share in its first coordinates; a standard model spreads it evenly.
+
+    Examples:
+        >>> coordinate_energy(np.array([[2.0, 1.0], [-2.0, -1.0]])).round(2).tolist()
+        [0.8, 0.2]
+    """
+    array = embeddings.detach().cpu().numpy() if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+    if array.ndim != 2 or array.shape[0] < 2:
+        raise ValueError(f"embeddings must be 2-D with at least 2 rows, got shape {array.shape}")
+    variance = array.var(axis=0)
+    return variance / variance.sum()
+
+
+def block_ablation(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequence[float],
+                   block: int = 32) -> list[float]:
+    """How much the STS Spearman falls when one block of coordinates is zeroed, for each block in turn.
+
+    A large drop means the block carries information the score needs. Returns one drop per block
+    (``d / block`` of them, the last possibly shorter).
+    """
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(embeddings1, dtype=np.float64), np.asarray(embeddings2, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"embeddings1 and embeddings2 must be 2-D of one shape, got {a.shape} and {b.shape}")
+    if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= a.shape[1]:
+        raise ValueError(f"block must be an int in [1, {a.shape[1]}], got {block!r}")
+
+    def spearman(x: np.ndarray, y: np.ndarray) -> float:
+        cosine = (x * y).sum(1) / np.maximum(np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1), 1e-12)
+        return float(spearmanr(cosine, scores).statistic)
+
+    full = spearman(a, b)
+    drops = []
+    for start in range(0, a.shape[1], block):
+        keep = np.ones(a.shape[1])
+        keep[start:start + block] = 0
+        drops.append(full - spearman(a * keep, b * keep))
+    return drops

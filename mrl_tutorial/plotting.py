@@ -1,0 +1,68 @@
+"""Plots shared by the notebooks and the report; each returns the figure so callers can save or show it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["similarity_heatmap", "quality_by_dim"]
+
+
+def _short(text: str, width: int = 38) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str = "Cosine similarity"):
+    """A labelled heatmap of a square similarity matrix, values written in the cells."""
+    similarity = np.asarray(similarity)
+    if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1] or similarity.shape[0] != len(labels):
+        raise ValueError(f"similarity must be square with one label per row, got shape {similarity.shape} "
+                         f"and {len(labels)} labels")
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.1 * n + 4, 0.8 * n + 1.5))
+    image = ax.imshow(similarity, vmin=-0.2, vmax=1.0, cmap="viridis")
+    ax.set_xticks(range(n), [str(i + 1) for i in range(n)])
+    ax.set_yticks(range(n), [f"{i + 1}. {_short(t)}" for i, t in enumerate(labels)])
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{similarity[i, j]:.2f}", ha="center", va="center",
+                    color="black" if similarity[i, j] > 0.6 else "white", fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.04)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, title: str,
+                   relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None):
+    """Lines of a score against the embedding dimension (log-2 x axis), one per model.
+
+    Args:
+        curves: model name → {dim: score}.
+        relative: plot each score as a percentage of the same model's score at its largest dim.
+        marks: label → (dim, value) points to mark, e.g. a published figure to compare with.
+    """
+    if not curves:
+        raise ValueError("curves must hold at least one model")
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, by_dim in curves.items():
+        dims = sorted(by_dim)
+        values = np.array([by_dim[d] for d in dims], dtype=float)
+        if relative:
+            values = 100 * values / by_dim[max(dims)]
+        ax.plot(dims, values, marker="o" if len(dims) <= 12 else None, label=name)
+    for label, (dim, value) in (marks or {}).items():
+        ax.scatter([dim], [value], marker="*", s=160, zorder=5, label=label)
+    ax.set_xscale("log", base=2)
+    all_dims = sorted({d for by_dim in curves.values() for d in by_dim})
+    if len(all_dims) <= 12:
+        ax.set_xticks(all_dims, [str(d) for d in all_dims])
+    ax.set_xlabel("embedding dimension (first d coordinates)")
+    ax.set_ylabel(ylabel + (" (% of full dim)" if relative else ""))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,216 @@
+"""Notebook 05 — shortlist-then-rerank ("funnel") search with Matryoshka prefixes.
+
+Search the whole corpus with a short prefix, keep a shortlist, and rerank only the shortlist with longer
+prefixes up to the full vector. Cost: one cheap pass over everything plus a few exact scores.
+
+Two shortlist back-ends:
+
+- ``"faiss"``: an exact inner-product index (``faiss.IndexFlatIP``) on the normalized prefix. faiss rather
+  than usearch because its flat indexes are *exact* (a funnel should only lose what the prefix loses, not
+  what an approximate graph loses), it has a Hamming-distance binary index for the binary shortlist, and its
+  top-k selection runs in C++ with BLAS — at small dims, top-k selection, not the dot products, dominates.
+- ``"numpy"``: a matrix product and :func:`~mrl_tutorial.embeddings.top_k`, for small corpora and tests.
+
+and a **binary** shortlist: the prefix quantized to one bit a coordinate (sentence-transformers'
+``quantize_embeddings(..., precision="ubinary")``) and searched by Hamming distance, then reranked in float.
+
+References:
+    Kusupati et al., "Matryoshka Representation Learning", NeurIPS 2022, arXiv 2205.13147 (adaptive
+    retrieval, section 4.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import torch
+
+from mrl_tutorial.embeddings import as_matrix, top_k
+
+__all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k"]
+
+Backend = Literal["numpy", "faiss"]
+
+
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+class FunnelIndex:
+    """A corpus of embeddings ``(n, d)`` ready for exact, funnel and binary-funnel search.
+
+    Normalized prefixes (and faiss indexes over them) are built lazily, once per dim, and reused.
+
+    Examples:
+        >>> docs = np.eye(4, 8) + 0.01
+        >>> index = FunnelIndex(docs)
+        >>> index.search(docs[:2], [(8, 2)])[0].tolist()
+        [[0, 1], [1, 0]]
+    """
+
+    def __init__(self, corpus_embeddings: np.ndarray | torch.Tensor, *, backend: Backend = "faiss") -> None:
+        if backend not in ("numpy", "faiss"):
+            raise ValueError(f"backend must be 'numpy' or 'faiss', got {backend!r}")
+        self.docs = as_matrix(corpus_embeddings, "corpus_embeddings")
+        self.n, self.dim = self.docs.shape
+        self.backend = backend
+        self._prefixes: dict[int, np.ndarray] = {}
+        self._float_index: dict[int, object] = {}
+        self._binary_index: dict[int, object] = {}
+
+    # --- building blocks ---------------------------------------------------------------------------
+
+    def prefix(self, dim: int) -> np.ndarray:
+        """The corpus's first ``dim`` coordinates, re-normalized, contiguous ``(n, dim)`` (cached)."""
+        dim = _check_int("dim", dim, 1, self.dim)
+        if dim not in self._prefixes:
+            from mrl_tutorial.truncation import truncate
+
+            self._prefixes[dim] = np.ascontiguousarray(truncate(self.docs, dim))
+        return self._prefixes[dim]
+
+    def nbytes(self, dim: int, precision: Literal["float32", "binary"] = "float32") -> int:
+        """Bytes the shortlist stage stores for the whole corpus at ``dim``."""
+        return self.n * (dim * 4 if precision == "float32" else dim // 8)
+
+    def _queries(self, query_embeddings) -> np.ndarray:
+        queries = as_matrix(query_embeddings, "query_embeddings")
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"query embeddings have dim {queries.shape[1]} but the corpus has dim {self.dim}")
+        return queries
+
+    def _scan(self, queries: np.ndarray, dim: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over the whole corpus with the ``dim``-prefix."""
+        from mrl_tutorial.truncation import truncate
+
+        q = np.ascontiguousarray(truncate(queries, dim))
+        if self.backend == "numpy":
+            return top_k(q @ self.prefix(dim).T, k)
+        import faiss
+
+        if dim not in self._float_index:
+            index = faiss.IndexFlatIP(dim)
+            index.add(self.prefix(dim))
+            self._float_index[dim] = index
+        scores, indices = self._float_index[dim].search(q, k)
+        return indices.astype(np.int64), scores
+
+    def _binary_scan(self, queries: np.ndarray, dim: int, k: int) -> np.ndarray:
+        """Top-k by Hamming distance between sign bits of the ``dim``-prefix (faiss ``IndexBinaryFlat``)."""
+        import faiss
+        from sentence_transformers.util.quantization import quantize_embeddings
+
+        if dim % 8:
+            raise ValueError(f"a binary shortlist needs a dim divisible by 8, got {dim}")
+        if dim not in self._binary_index:
+            index = faiss.IndexBinaryFlat(dim)
+            index.add(quantize_embeddings(self.docs[:, :dim], precision="ubinary"))
+            self._binary_index[dim] = index
+        _, indices = self._binary_index[dim].search(quantize_embeddings(queries[:, :dim], precision="ubinary"), k)
+        return indices.astype(np.int64)
+
+    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, dim: int, keep: int):
+        """Score each query's candidates with the ``dim``-prefix and keep the best ``keep``, best first."""
+        from mrl_tutorial.truncation import truncate
+
+        q = truncate(queries, dim)
+        scores = np.einsum("qd,qkd->qk", q, self.prefix(dim)[candidates])
+        # order by score, ties by lower document index (stable, like the exact search)
+        order = np.lexsort((candidates, -scores), axis=-1)[:, :keep]
+        return np.take_along_axis(candidates, order, 1), np.take_along_axis(scores, order, 1)
+
+    # --- the search ----------------------------------------------------------------------------------
+
+    def check_stages(self, stages: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Stages ``[(dim, keep), ...]``: dims strictly increasing, keeps non-increasing, all in range."""
+        stages = list(stages)
+        if not stages:
+            raise ValueError("stages must hold at least one (dim, keep) pair")
+        out = []
+        for i, stage in enumerate(stages):
+            if not isinstance(stage, (tuple, list)) or len(stage) != 2:
+                raise ValueError(f"each stage must be a (dim, keep) pair, got {stage!r}")
+            dim = _check_int(f"stage {i} dim", stage[0], 1, self.dim)
+            keep = _check_int(f"stage {i} keep", stage[1], 1, self.n if i == 0 else out[-1][1])
+            if out and dim <= out[-1][0]:
+                raise ValueError(f"funnel dims must increase from stage to stage, got {[s[0] for s in stages]}")
+            out.append((dim, keep))
+        return out
+
+    def search(self, query_embeddings, stages: Sequence[tuple[int, int]], *,
+               binary_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Run a funnel: stage 0 scans the corpus at its dim, each later stage reranks the survivors.
+
+        Args:
+            query_embeddings: ``(q, d)``, the same model and dim as the corpus.
+            stages: ``[(dim, keep), ...]``, e.g. ``[(64, 200), (128, 50), (384, 10)]``.
+            binary_first: stage 0 compares sign bits (Hamming distance) instead of floats.
+
+        Returns:
+            ``(indices, scores)`` of shape ``(q, keep_of_last_stage)``, best first; scores are cosine
+            similarities at the last stage's dim (Hamming distances are never returned).
+        """
+        queries = self._queries(query_embeddings)
+        stages = self.check_stages(stages)
+        dim, keep = stages[0]
+        if binary_first:
+            candidates = self._binary_scan(queries, dim, keep)
+            indices, scores = self._rerank(queries, candidates, dim, keep)
+        else:
+            indices, scores = self._scan(queries, dim, keep)
+        for dim, keep in stages[1:]:
+            indices, scores = self._rerank(queries, indices, dim, keep)
+        return indices, scores
+
+
+def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = None, *,
+                 backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine top-k at ``dim`` (default: full): the reference every funnel is compared with.
+
+    Examples:
+        >>> docs = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> exact_search(np.array([[0.0, 1.0]]), docs, k=2)[0].tolist()
+        [[2, 1]]
+    """
+    index = FunnelIndex(corpus_embeddings, backend=backend)
+    return index.search(query_embeddings, [(dim or index.dim, k)])
+
+
+def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist_k: int, k: int,
+                     rerank_dim: int | None = None, *, binary: bool = False,
+                     backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """Shortlist ``shortlist_k`` documents with the ``shortlist_dim`` prefix, rerank them at ``rerank_dim``
+    (default: full), return the top ``k``.
+
+    With ``shortlist_k`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
+    """
+    index = FunnelIndex(corpus_embeddings, backend=backend)
+    rerank_dim = rerank_dim or index.dim
+    if shortlist_dim == rerank_dim:
+        raise ValueError(f"shortlist_dim must be smaller than rerank_dim ({rerank_dim}), got {shortlist_dim}")
+    return index.search(query_embeddings, [(shortlist_dim, shortlist_k), (rerank_dim, k)], binary_first=binary)
+
+
+def funnel_search(query_embeddings, corpus_embeddings, stages: Sequence[tuple[int, int]], *,
+                  binary_first: bool = False, backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """A multi-stage funnel, e.g. ``[(64, 200), (128, 50), (384, 10)]``; see :meth:`FunnelIndex.search`."""
+    return FunnelIndex(corpus_embeddings, backend=backend).search(query_embeddings, stages,
+                                                                   binary_first=binary_first)
+
+
+def overlap_at_k(found: np.ndarray, reference: np.ndarray) -> float:
+    """Mean share of the reference top-k that ``found`` also returns ("recall@k against full search").
+
+    Examples:
+        >>> overlap_at_k(np.array([[1, 2, 3]]), np.array([[3, 2, 9]]))
+        0.6666666666666666
+    """
+    found, reference = np.asarray(found), np.asarray(reference)
+    if found.ndim != 2 or found.shape[0] != reference.shape[0]:
+        raise ValueError(f"found and reference must be (queries, k) with the same number of queries, "
+                         f"got {found.shape} and {reference.shape}")
+    return float(np.mean([len(set(f) & set(r)) / len(r) for f, r in zip(found, reference, strict=True)]))

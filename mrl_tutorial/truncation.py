@@ -1,0 +1,191 @@
+"""Notebook 04 — truncation with re-normalization, and evaluation at every dimension.
+
+Encode once, then slice: the first ``d`` coordinates of an embedding *are* the ``d``-dimensional
+embedding of a Matryoshka model, so evaluating 384 dimensions costs one encoding, not 384.
+
+References:
+    Kusupati et al., "Matryoshka Representation Learning", NeurIPS 2022, arXiv 2205.13147.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from mrl_tutorial.embeddings import as_matrix, top_k
+
+__all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "PCARotation"]
+
+Array = np.ndarray | torch.Tensor
+
+
+def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
+    """Keep the first ``dim`` coordinates of each row ``(n, d)``; re-normalize them to unit length.
+
+    Works on NumPy arrays and torch tensors and returns the same kind. A row whose prefix is all zeros stays
+    all zeros (no NaN): its cosine similarity with anything is then 0.
+
+    Args:
+        embeddings: ``(n, d)`` (or ``(d,)`` for one vector is *refused*: pass ``(1, d)``).
+        dim: how many leading coordinates to keep, in ``[1, d]``.
+        normalize: divide each truncated row by its norm (what a Matryoshka model expects: the loss saw
+            re-normalized prefixes). ``False`` only slices, like sentence-transformers' ``truncate_dim``.
+
+    Examples:
+        >>> truncate(np.array([[3.0, 4.0, 12.0]]), 2)
+        array([[0.6, 0.8]], dtype=float32)
+        >>> truncate(np.array([[3.0, 4.0, 12.0]]), 2, normalize=False)
+        array([[3., 4.]], dtype=float32)
+        >>> truncate(np.ones((1, 3)), 4)
+        Traceback (most recent call last):
+        ...
+        ValueError: dim must be an int in [1, 3], got 4
+    """
+    is_tensor = isinstance(embeddings, torch.Tensor)
+    matrix = as_matrix(embeddings)
+    full = matrix.shape[1]
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= full:
+        raise ValueError(f"dim must be an int in [1, {full}], got {dim!r}")
+    out = np.ascontiguousarray(matrix[:, :dim])
+    if normalize:
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out = out / np.where(norms == 0, 1.0, norms)
+    if is_tensor:
+        return torch.from_numpy(out).to(embeddings.device)
+    return out
+
+
+def resolve_dims(dims: Sequence[int] | str, full_dim: int) -> list[int]:
+    """``"all"`` → every dim from 1 to ``full_dim``; a list → checked and sorted ascending.
+
+    Examples:
+        >>> resolve_dims([64, 8, 384], 384)
+        [8, 64, 384]
+        >>> len(resolve_dims("all", 384))
+        384
+    """
+    if isinstance(dims, str):
+        if dims != "all":
+            raise ValueError(f"dims must be 'all' or a list of ints, got {dims!r}")
+        return list(range(1, full_dim + 1))
+    dims = list(dims)
+    if not dims:
+        raise ValueError("dims must name at least one dimension")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 1 <= d <= full_dim:
+            raise ValueError(f"every dim must be an int in [1, {full_dim}], got {d!r}")
+    return sorted({int(d) for d in dims})
+
+
+def sts_by_dim(embeddings1: Array, embeddings2: Array, scores: Sequence[float],
+               dims: Sequence[int] | str = "all") -> dict[int, float]:
+    """Spearman correlation between cosine similarity and the gold scores, at each dim.
+
+    Equal to sentence-transformers' ``EmbeddingSimilarityEvaluator(..., truncate_dim=d)`` (its cosine
+    Spearman), from a single encoding.
+
+    Examples:
+        >>> e1 = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]); e2 = np.array([[1.0, 0.1]] * 3)
+        >>> {d: round(v, 3) for d, v in sts_by_dim(e1, e2, [1.0, 0.5, 0.0]).items()}
+        {1: 0.866, 2: 1.0}
+    """
+    a, b = as_matrix(embeddings1, "embeddings1"), as_matrix(embeddings2, "embeddings2")
+    if a.shape != b.shape:
+        raise ValueError(f"embeddings1 and embeddings2 must have the same shape, got {a.shape} and {b.shape}")
+    gold = np.asarray(scores, dtype=float)
+    if gold.shape != (a.shape[0],):
+        raise ValueError(f"scores must hold one number per pair ({a.shape[0]}), got shape {gold.shape}")
+    out = {}
+    for d in resolve_dims(dims, a.shape[1]):
+        cosine = (truncate(a, d) * truncate(b, d)).sum(axis=1)
+        out[d] = float(spearmanr(cosine, gold).statistic)
+    return out
+
+
+def retrieval_by_dim(
+    query_embeddings: Array,
+    corpus_embeddings: Array,
+    query_ids: Sequence[str],
+    corpus_ids: Sequence[str],
+    relevant_docs: Mapping[str, set[str]],
+    dims: Sequence[int] | str = "all",
+    *,
+    k: int = 10,
+) -> dict[int, dict[str, float]]:
+    """nDCG@k, recall@k and MRR@k of exact cosine search at each dim, from a single encoding.
+
+    The metrics are sentence-transformers' own (``InformationRetrievalEvaluator.compute_metrics``), fed with
+    the top-k of each truncated search, so they equal ``InformationRetrievalEvaluator(truncate_dim=d)``.
+
+    Returns:
+        dim → ``{"ndcg@k": ..., "recall@k": ..., "mrr@k": ...}``.
+    """
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    q, c = as_matrix(query_embeddings, "query_embeddings"), as_matrix(corpus_embeddings, "corpus_embeddings")
+    if q.shape[1] != c.shape[1]:
+        raise ValueError(f"query and corpus embeddings must have the same dim, got {q.shape[1]} and {c.shape[1]}")
+    if len(query_ids) != q.shape[0] or len(corpus_ids) != c.shape[0]:
+        raise ValueError(f"need one id per row: {len(query_ids)} query ids for {q.shape[0]} queries, "
+                         f"{len(corpus_ids)} corpus ids for {c.shape[0]} passages")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= c.shape[0]:
+        raise ValueError(f"k must be an int in [1, {c.shape[0]}], got {k!r}")
+    # The evaluator only needs ids here; the texts are never encoded.
+    evaluator = InformationRetrievalEvaluator(
+        queries=dict(zip(query_ids, query_ids, strict=True)), corpus=dict(zip(corpus_ids, corpus_ids, strict=True)),
+        relevant_docs={qid: set(relevant_docs[qid]) for qid in query_ids},
+        accuracy_at_k=[k], precision_recall_at_k=[k], mrr_at_k=[k], ndcg_at_k=[k], map_at_k=[k],
+        show_progress_bar=False,
+    )
+    row_of = {qid: i for i, qid in enumerate(query_ids)}
+    order = [row_of[qid] for qid in evaluator.queries_ids]
+    out = {}
+    for d in resolve_dims(dims, q.shape[1]):
+        indices, values = top_k(truncate(q, d) @ truncate(c, d).T, k)
+        results = [[{"corpus_id": corpus_ids[j], "score": float(s)} for j, s in zip(indices[i], values[i],
+                                                                                     strict=True)]
+                   for i in order]
+        metrics = evaluator.compute_metrics(results)
+        out[d] = {f"ndcg@{k}": float(metrics["ndcg@k"][k]), f"recall@{k}": float(metrics["recall@k"][k]),
+                  f"mrr@{k}": float(metrics["mrr@k"][k])}
+    return out
+
+
+class PCARotation:
+    """Rotate embeddings onto the principal axes of a corpus, so the first coordinates carry most variance.
+
+    The baseline question: can a standard model be made truncatable by a rotation alone? The rotation is
+    orthogonal, so full-dim cosine similarities are unchanged; only what a prefix keeps changes.
+
+    Examples:
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(200, 4)) * [5.0, 1.0, 0.1, 3.0]
+        >>> pca = PCARotation().fit(x); r = pca.transform(x)
+        >>> bool(np.allclose(r @ r.T, x.astype(np.float32) @ x.T.astype(np.float32), atol=1e-3))
+        True
+        >>> [int(i) for i in np.argsort(-np.abs(pca.components_[:2]).max(axis=0))[:2]]
+        [0, 3]
+    """
+
+    def __init__(self) -> None:
+        self.components_: np.ndarray | None = None
+
+    def fit(self, embeddings: Array) -> PCARotation:
+        x = as_matrix(embeddings).astype(np.float64)
+        if x.shape[0] < 2:
+            raise ValueError(f"PCA needs at least 2 rows to fit, got {x.shape[0]}")
+        centered = x - x.mean(axis=0)
+        # right singular vectors = eigenvectors of the covariance, largest variance first
+        _, _, vt = np.linalg.svd(centered, full_matrices=True)
+        self.components_ = vt.astype(np.float32)
+        return self
+
+    def transform(self, embeddings: Array) -> np.ndarray:
+        if self.components_ is None:
+            raise ValueError("call fit() before transform()")
+        x = as_matrix(embeddings)
+        if x.shape[1] != self.components_.shape[1]:
+            raise ValueError(f"embeddings must have dim {self.components_.shape[1]}, got {x.shape[1]}")
+        return x @ self.components_.T

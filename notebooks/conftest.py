@@ -1,0 +1,7 @@
+"""nbval starts each notebook's kernel from this process: ask the notebooks for quiet, stable output."""
+
+import os
+
+os.environ["MRL_TUTORIAL_QUIET"] = "1"
+os.environ["TQDM_DISABLE"] = "1"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,175 @@
+"""The bundled data and the three loaders (bundled, local files, bad input)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import Dataset
+
+from mrl_tutorial.data import bundled_path, load_pairs, load_retrieval, load_sts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- the bundled data -------------------------------------------------------------------------------
+
+def test_bundled_files_are_built_from_the_sources():
+    """The committed files equal what scripts/build_bundled_data.py makes from data/source/."""
+    spec = importlib.util.spec_from_file_location("build", ROOT / "scripts" / "build_bundled_data.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for name, text in build.build().items():
+        assert bundled_path(name).read_text(encoding="utf-8") == text, f"{name} is stale: rebuild it"
+
+
+def test_sts_counts_splits_and_score_spread():
+    """>= 1,000 pairs; every fifth of the 0-5 range holds at least 3 % of each split's pairs."""
+    train, test = load_sts(split="train"), load_sts(split="test")
+    assert isinstance(test, Dataset)
+    assert train.num_rows + test.num_rows >= 1000
+    for split in (train, test):
+        hist, _ = np.histogram(split["score"], bins=5, range=(0, 1))
+        assert (hist > 0.03 * split.num_rows).all(), f"scores do not spread over the range: {hist}"
+
+
+def test_sts_splits_share_no_sentence():
+    train, test = load_sts(split="train"), load_sts(split="test")
+    train_sentences = set(train["sentence1"]) | set(train["sentence2"])
+    test_sentences = set(test["sentence1"]) | set(test["sentence2"])
+    assert not train_sentences & test_sentences
+
+
+def test_sts_has_ten_topics_and_the_hard_kinds():
+    import csv
+
+    rows = list(csv.DictReader(bundled_path("sts.csv").read_text(encoding="utf-8").splitlines()))
+    assert len({r["topic"] for r in rows}) >= 10
+    assert {"negation", "role_swap", "same_words_different_meaning", "paraphrase_low_overlap"} <= {
+        r["kind"] for r in rows}
+
+
+def test_triplets_count_and_no_overlap_with_sts_test():
+    triplets, test = load_pairs(), load_sts(split="test")
+    assert triplets.num_rows >= 3000
+    test_sentences = set(test["sentence1"]) | set(test["sentence2"])
+    used = set(triplets["anchor"]) | set(triplets["positive"]) | set(triplets["negative"])
+    assert not used & test_sentences
+
+
+def test_retrieval_counts_and_qrels():
+    data = load_retrieval()
+    assert data.corpus.num_rows >= 2000 and data.queries.num_rows >= 300
+    relevant = data.relevant_docs
+    assert set(relevant) == set(data.queries["_id"])
+    assert set().union(*relevant.values()) <= set(data.corpus["_id"])
+
+
+# --- local files --------------------------------------------------------------------------------------
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_local_sts_csv_is_scaled_to_unit_range(tmp_path):
+    path = _write(tmp_path / "pairs.csv", "sentence1,sentence2,score\nA cat sat.,A cat was sitting.,4.5\nX y.,Z w.,0\n")
+    data = load_sts(path)
+    assert data["score"] == [0.9, 0.0]
+
+
+def test_local_sts_jsonl_with_declared_range(tmp_path):
+    rows = [{"sentence1": "a b", "sentence2": "c d", "score": 0.25}]
+    path = _write(tmp_path / "pairs.jsonl", "\n".join(json.dumps(r) for r in rows))
+    assert load_sts(path, score_range=(0, 1))["score"] == [0.25]
+
+
+def test_local_pairs_tsv(tmp_path):
+    path = _write(tmp_path / "t.tsv", "anchor\tpositive\tnegative\nq\tp\tn\n")
+    assert load_pairs(path).to_list() == [{"anchor": "q", "positive": "p", "negative": "n"}]
+
+
+def _beir(folder: Path, qrels: str) -> Path:
+    _write(folder / "corpus.jsonl", '{"_id": "d1", "text": "one"}\n{"_id": "d2", "text": "two"}\n')
+    _write(folder / "queries.jsonl", '{"_id": "q1", "text": "first?"}\n')
+    _write(folder / "qrels" / "test.tsv", qrels)
+    return folder
+
+
+def test_local_beir_folder(tmp_path):
+    data = load_retrieval(_beir(tmp_path / "beir", "query-id\tcorpus-id\tscore\nq1\td2\t1\n"))
+    assert data.relevant_docs == {"q1": {"d2"}}
+    assert data.corpus.num_rows == 2
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = _write(tmp_path / "bad.csv", "sentence1,score\na,1\n")
+    with pytest.raises(ValueError, match=r"bad\.csv.*missing column\(s\) \['sentence2'\]"):
+        load_sts(path)
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(ValueError, match=r"empty\.csv: the file is empty"):
+        load_sts(_write(tmp_path / "empty.csv", ""))
+
+
+def test_header_only_file(tmp_path):
+    with pytest.raises(ValueError, match="header but no rows"):
+        load_pairs(_write(tmp_path / "h.csv", "anchor,positive,negative\n"))
+
+
+def test_score_outside_declared_range(tmp_path):
+    path = _write(tmp_path / "s.csv", "sentence1,sentence2,score\na,b,6\n")
+    with pytest.raises(ValueError, match=r"row 1: score 6.0 is outside the declared range \[0, 5\]"):
+        load_sts(path)
+
+
+def test_score_not_a_number(tmp_path):
+    path = _write(tmp_path / "s.csv", "sentence1,sentence2,score\na,b,high\n")
+    with pytest.raises(ValueError, match="'score' holds 'high'"):
+        load_sts(path)
+
+
+def test_qrels_naming_unknown_ids(tmp_path):
+    with pytest.raises(ValueError, match="corpus-id 'd9' is not in the corpus"):
+        load_retrieval(_beir(tmp_path / "b1", "query-id\tcorpus-id\tscore\nq1\td9\t1\n"))
+    with pytest.raises(ValueError, match="query-id 'q7' is not in the queries"):
+        load_retrieval(_beir(tmp_path / "b2", "query-id\tcorpus-id\tscore\nq7\td1\t1\n"))
+
+
+def test_beir_folder_missing_qrels(tmp_path):
+    folder = _beir(tmp_path / "b", "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    with pytest.raises(ValueError, match="no qrels file"):
+        load_retrieval(folder, split="dev")
+
+
+def test_unknown_suffix_and_split(tmp_path):
+    with pytest.raises(ValueError, match="expected a .csv, .tsv or .jsonl"):
+        load_sts(_write(tmp_path / "x.parquet", "x"))
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_sts(split="validation")
+
+
+def test_unreachable_hub_dataset_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="use the bundled data"):
+        load_sts("mrl-tutorial/no-such-dataset")
+
+
+def test_hub_route_on_a_repository_folder_the_test_makes(tmp_path):
+    """A folder laid out like a hub dataset repo goes through the real datasets.load_dataset call."""
+    repo = tmp_path / "my-sts"
+    _write(repo / "train.csv", "sentence1,sentence2,score,extra\na b,c d,0.5,x\n")
+    _write(repo / "test.csv", "sentence1,sentence2,score,extra\ne f,g h,1.0,y\n")
+    data = load_sts(repo, split="test")
+    assert data.column_names == ["sentence1", "sentence2", "score"]
+    assert data["score"] == [1.0]
+    pairs_repo = tmp_path / "my-nli"
+    _write(pairs_repo / "train.jsonl", '{"anchor": "a", "positive": "b", "negative": "c", "id": 1}\n')
+    assert load_pairs(pairs_repo, config=None).column_names == ["anchor", "positive", "negative"]

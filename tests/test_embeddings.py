@@ -1,0 +1,78 @@
+"""Notebook 01's helpers: cosine similarity, top-k, storage arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mrl_tutorial.embeddings import as_matrix, bytes_per_vector, cosine_similarity, storage_table, top_k
+
+
+def test_cosine_matches_torch():
+    """cosine_similarity equals torch's pairwise cosine on random data."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 16)), rng.normal(size=(7, 16))
+    expected = torch.nn.functional.cosine_similarity(
+        torch.tensor(a)[:, None, :], torch.tensor(b)[None, :, :], dim=-1).numpy()
+    np.testing.assert_allclose(cosine_similarity(a, b), expected, atol=1e-6)
+
+
+def test_cosine_is_scale_invariant():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(4, 8))
+    np.testing.assert_allclose(cosine_similarity(a), cosine_similarity(3.5 * a), atol=1e-6)
+
+
+def test_cosine_refuses_zero_rows_and_mismatched_dims():
+    with pytest.raises(ValueError, match="row 1 is a zero vector"):
+        cosine_similarity(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="same dimension"):
+        cosine_similarity(np.ones((2, 3)), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones(4), "2-D"),
+    (np.ones((0, 4)), "empty"),
+    (np.array([[1.0, np.nan]]), "row 0 holds NaN"),
+    (np.array([["a", "b"]]), "numbers"),
+])
+def test_as_matrix_rejects_bad_arrays(bad, match):
+    with pytest.raises(ValueError, match=match):
+        as_matrix(bad)
+
+
+def test_top_k_matches_a_full_stable_sort():
+    """top_k equals a full stable sort by descending score, ties by lower index."""
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 5, size=(20, 50)).astype(float)  # many ties
+    idx, val = top_k(scores, 7)
+    expected = np.stack([np.lexsort((np.arange(50), -row))[:7] for row in scores])
+    assert (idx == expected).all()
+    assert (np.diff(val, axis=1) <= 0).all()
+
+
+@pytest.mark.parametrize("k", [0, -1, 51, 2.0, True])
+def test_top_k_rejects_bad_k(k):
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 50\]"):
+        top_k(np.zeros((1, 50)), k)
+
+
+def test_storage_arithmetic():
+    """float32 = 4 bytes a coordinate; binary = 1 bit; fractions are against the full float32 vector."""
+    assert bytes_per_vector(384) == 1536
+    assert bytes_per_vector(384, "binary") == 48
+    rows = storage_table(1_000_000, [384, 64], ["float32", "int8"])
+    assert [r["total_bytes"] for r in rows] == [1.536e9, 3.84e8, 2.56e8, 6.4e7]
+    assert rows[2]["fraction_of_full"] == pytest.approx(64 / 384)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: bytes_per_vector(0), "dim must be a positive int"),
+    (lambda: bytes_per_vector(8, "float64"), "dtype must be one of"),
+    (lambda: storage_table(0, [8]), "n_vectors"),
+    (lambda: storage_table(10, []), "at least one"),
+])
+def test_storage_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,114 @@
+"""The plain-torch nested loss, the dims schedule and the validation of dims and weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mrl_tutorial.nested_loss import (
+    coordinate_energy,
+    matryoshka_dims,
+    matryoshka_loss,
+    multiple_negatives_ranking_loss,
+    train_head,
+    validate_dims,
+    validate_weights,
+)
+
+ANCHORS = ["The council approved the new bike lanes.", "Our flight to Lisbon was delayed by fog.",
+           "She repaired the leaking kitchen tap herself.", "The orchestra rehearsed the symphony twice."]
+POSITIVES = ["New cycle lanes were approved by the council.", "Fog held up our plane to Lisbon.",
+             "She fixed the dripping faucet in the kitchen on her own.", "The symphony was rehearsed twice."]
+NEGATIVES = ["The council rejected the new bike lanes.", "Our flight to Lisbon left on time despite fog.",
+             "A plumber repaired the leaking kitchen tap.", "The orchestra never rehearsed the symphony."]
+
+
+@pytest.mark.parametrize("dims, weights", [([384, 128, 32, 8], None), ([384, 64], [1.0, 3.0]),
+                                           ([256, 16], [0.5, 2.0])])
+def test_matches_sentence_transformers_matryoshka_loss(model, dims, weights):
+    """Same value as MatryoshkaLoss(MultipleNegativesRankingLoss) on the same batch and model (1e-5)."""
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+    model.eval()
+    features = [model.tokenize(texts) for texts in (ANCHORS, POSITIVES, NEGATIVES)]
+    reference = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=dims,
+                               matryoshka_weights=weights)
+    with torch.no_grad():
+        expected = reference(features, labels=None)
+        embeddings = [model(dict(f))["sentence_embedding"] for f in features]
+        ours = matryoshka_loss(embeddings, dims, weights)
+    assert ours.item() == pytest.approx(expected.item(), abs=1e-5)
+
+
+def test_single_full_dim_equals_the_base_loss():
+    torch.manual_seed(0)
+    a, p, n = (torch.randn(8, 16) for _ in range(3))
+    assert matryoshka_loss([a, p, n], [16]).item() == pytest.approx(
+        multiple_negatives_ranking_loss(a, p, n).item(), abs=1e-6)
+
+
+def test_weights_scale_each_term():
+    torch.manual_seed(1)
+    a, p = torch.randn(8, 16), torch.randn(8, 16)
+    one = matryoshka_loss([a, p], [16, 4], [1.0, 1.0])
+    doubled_small = matryoshka_loss([a, p], [16, 4], [1.0, 3.0])
+    small_only = matryoshka_loss([a, p], [4])
+    assert (doubled_small - one).item() == pytest.approx(2 * small_only.item(), abs=1e-5)
+
+
+def test_schedule_halves_down_to_the_floor():
+    assert matryoshka_dims(384) == [384, 256, 128, 64, 32, 16, 8]
+    assert matryoshka_dims(256, floor=32) == [256, 128, 64, 32]
+    assert matryoshka_dims(8) == [8]
+    with pytest.raises(ValueError, match=r"floor must be in \[1, 64\]"):
+        matryoshka_dims(64, floor=128)
+
+
+@pytest.mark.parametrize("dims, match", [
+    ([64, 384], "strictly decreasing"),
+    ([384, 64, 64], "must not repeat"),
+    ([512, 64], r"in \[1, 384\].*got 512"),
+    ([384, 0], r"in \[1, 384\].*got 0"),
+    ([384, -8], r"got -8"),
+    ([384, 6.5], "must hold ints"),
+    ([], "at least one"),
+])
+def test_bad_dims(dims, match):
+    with pytest.raises(ValueError, match=match):
+        validate_dims(dims, 384)
+
+
+@pytest.mark.parametrize("weights, match", [
+    ([1.0], r"one weight per dim \(2\), got 1"),
+    ([1.0, 0.0], "positive finite"),
+    ([1.0, -1.0], "positive finite"),
+    ([1.0, float("nan")], "positive finite"),
+    ([1.0, "2"], "positive finite"),
+])
+def test_bad_weights(weights, match):
+    with pytest.raises(ValueError, match=match):
+        validate_weights(weights, 2)
+
+
+def test_head_training_is_deterministic_and_lowers_the_loss():
+    torch.manual_seed(2)
+    a = torch.nn.functional.normalize(torch.randn(128, 32), dim=-1)
+    p = torch.nn.functional.normalize(a + 0.3 * torch.randn(128, 32), dim=-1)
+    h1, hist1 = train_head(a, p, matryoshka=True, dims=[32, 8], epochs=5, batch_size=32)
+    h2, hist2 = train_head(a, p, matryoshka=True, dims=[32, 8], epochs=5, batch_size=32)
+    assert hist1 == hist2
+    assert hist1[-1] < hist1[0]
+    assert torch.equal(h1.linear.weight, h2.linear.weight)
+
+
+def test_head_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        train_head(torch.zeros(4, 8), torch.zeros(4, 6), matryoshka=False)
+
+
+def test_coordinate_energy_sums_to_one():
+    torch.manual_seed(3)
+    energy = coordinate_energy(torch.randn(50, 10))
+    assert energy.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        coordinate_energy(torch.zeros(1, 3))

@@ -1,0 +1,98 @@
+"""Funnel search: properties against exact search, the faiss and binary back-ends, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mrl_tutorial.retrieval import FunnelIndex, exact_search, funnel_search, overlap_at_k, shortlist_rerank
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    rng = np.random.default_rng(0)
+    # decaying per-coordinate scale: like a Matryoshka model, the front carries more
+    scale = np.linspace(2.0, 0.2, 64)
+    docs = rng.normal(size=(500, 64)) * scale
+    queries = docs[:20] + 0.5 * rng.normal(size=(20, 64)) * scale
+    return queries.astype(np.float32), docs.astype(np.float32)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "faiss"])
+def test_full_shortlist_equals_exact_search(vectors, backend):
+    """Shortlisting the whole corpus, then reranking at full dim, returns exactly the full search."""
+    queries, docs = vectors
+    expected_idx, expected_scores = exact_search(queries, docs, k=10)
+    idx, scores = shortlist_rerank(queries, docs, shortlist_dim=8, shortlist_k=len(docs), k=10, backend=backend)
+    assert (idx == expected_idx).all()
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-6)
+
+
+def test_three_stage_funnel_with_full_shortlists_equals_exact(vectors):
+    queries, docs = vectors
+    idx, _ = funnel_search(queries, docs, [(8, 500), (16, 500), (64, 10)])
+    assert (idx == exact_search(queries, docs, k=10)[0]).all()
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_results_sorted_unique_and_in_range(vectors, binary):
+    queries, docs = vectors
+    idx, scores = shortlist_rerank(queries, docs, 16, 50, 10, binary=binary, backend="faiss")
+    assert idx.shape == scores.shape == (20, 10)
+    assert (np.diff(scores, axis=1) <= 1e-7).all()
+    assert all(len(set(row)) == 10 for row in idx)
+    assert idx.min() >= 0 and idx.max() < len(docs)
+
+
+def test_ids_are_stable_across_backends_and_runs(vectors):
+    queries, docs = vectors
+    a = shortlist_rerank(queries, docs, 16, 100, 10, backend="numpy")[0]
+    b = shortlist_rerank(queries, docs, 16, 100, 10, backend="faiss")[0]
+    c = shortlist_rerank(queries, docs, 16, 100, 10, backend="faiss")[0]
+    assert (a == b).all() and (b == c).all()
+
+
+def test_faiss_exact_equals_numpy_exact(vectors):
+    queries, docs = vectors
+    a, sa = exact_search(queries, docs, 10, dim=32, backend="numpy")
+    b, sb = exact_search(queries, docs, 10, dim=32, backend="faiss")
+    assert (a == b).all()
+    np.testing.assert_allclose(sa, sb, atol=1e-5)
+
+
+def test_binary_full_shortlist_equals_exact(vectors):
+    queries, docs = vectors
+    idx, _ = shortlist_rerank(queries, docs, 32, len(docs), 10, binary=True)
+    assert (idx == exact_search(queries, docs, k=10)[0]).all()
+
+
+def test_bigger_shortlist_never_lowers_overlap(vectors):
+    queries, docs = vectors
+    reference = exact_search(queries, docs, k=10)[0]
+    overlaps = [overlap_at_k(shortlist_rerank(queries, docs, 8, s, 10)[0], reference) for s in (10, 40, 160, 500)]
+    assert overlaps == sorted(overlaps) and overlaps[-1] == 1.0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda q, d: exact_search(q, d, k=501), r"keep must be an int in \[1, 500\]"),
+    (lambda q, d: exact_search(q, d, k=0), r"keep must be an int in \[1, 500\]"),
+    (lambda q, d: shortlist_rerank(q, d, 0, 50, 10), r"dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, 65, 50, 10, rerank_dim=64), r"dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, 64, 50, 10, rerank_dim=64), "smaller than rerank_dim"),
+    (lambda q, d: funnel_search(q, d, [(32, 100), (16, 10)]), "must increase"),
+    (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"keep must be an int in \[1, 10\]"),
+    (lambda q, d: funnel_search(q, d, []), "at least one"),
+    (lambda q, d: exact_search(q[:, :32], d, 10), "query embeddings have dim 32 but the corpus has dim 64"),
+    (lambda q, d: exact_search(q, d[:0], 10), "must not be empty"),
+    (lambda q, d: shortlist_rerank(q, d, 12, 50, 10, binary=True), "divisible by 8"),
+    (lambda q, d: FunnelIndex(d, backend="gpu"), "backend must be"),
+])
+def test_bad_input(vectors, call, match):
+    queries, docs = vectors
+    with pytest.raises(ValueError, match=match):
+        call(queries, docs)
+
+
+def test_overlap_bad_shapes():
+    with pytest.raises(ValueError, match="same number of queries"):
+        overlap_at_k(np.zeros((2, 3)), np.zeros((3, 3)))

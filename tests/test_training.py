@@ -1,0 +1,139 @@
+"""train(): determinism, the frozen-encoder cache, saving safely, the CLI; and bad recipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+
+from mrl_tutorial.training import Recipe, add_projection_head, save_model, train
+
+TRIPLETS = Dataset.from_dict({
+    "anchor": [f"Report number {i} says the river level rose by {i} centimetres." for i in range(32)],
+    "positive": [f"The river went up {i} cm, according to report {i}." for i in range(32)],
+    "negative": [f"Report number {i} says the river level fell by {i} centimetres." for i in range(32)],
+})
+SMALL = Recipe(epochs=1, batch_size=8, lr=1e-3)
+PROBE = ["The river flooded the lower town.", "Water levels dropped after the dry spell."]
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_models(model):
+    a = train(model, TRIPLETS, SMALL, device="cpu")
+    b = train(model, TRIPLETS, SMALL, device="cpu")
+    np.testing.assert_array_equal(a.encode(PROBE), b.encode(PROBE))
+
+
+@pytest.mark.slow
+def test_training_changes_only_the_head_and_leaves_the_callers_model_alone(model):
+    before = model.encode(PROBE)
+    trained = train(model, TRIPLETS, SMALL, device="cpu")
+    np.testing.assert_array_equal(model.encode(PROBE), before)  # the caller's model is copied, not changed
+    assert not np.allclose(trained.encode(PROBE), before, atol=1e-4)
+    for original, kept in zip(model[0].parameters(), trained[0].parameters(), strict=True):
+        assert torch.equal(original, kept)  # the encoder stayed frozen
+
+
+@pytest.mark.slow
+def test_cached_frozen_encoder_gives_the_same_model_as_no_cache(model, monkeypatch):
+    """The cache is an optimisation only: training without it gives the same head."""
+    import mrl_tutorial.training as training
+
+    cached = train(model, TRIPLETS, SMALL, device="cpu")
+    monkeypatch.setattr(training, "_frozen_prefix_cache", lambda *a, **k: _eval_frozen(a[0], a[1]))
+    uncached = train(model, TRIPLETS, SMALL, device="cpu")
+    np.testing.assert_allclose(cached.encode(PROBE), uncached.encode(PROBE), atol=1e-5)
+
+
+def _eval_frozen(model, n_frozen):
+    """No cache, but the frozen modules kept in eval mode (no dropout), as the cache computes them."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def keep_eval():
+        originals = [model[i].train for i in range(n_frozen)]
+        for i in range(n_frozen):
+            model[i].train = lambda mode=True, m=model[i]: torch.nn.Module.train(m, False)
+        try:
+            yield
+        finally:
+            for i in range(n_frozen):
+                model[i].train = originals[i]
+    return keep_eval()
+
+
+def test_projection_head_starts_as_identity(model):
+    import copy
+
+    headed = add_projection_head(copy.deepcopy(model))
+    np.testing.assert_allclose(headed.encode(PROBE), model.encode(PROBE), atol=1e-6)
+
+
+def test_refuses_to_overwrite_before_training(model, tmp_path):
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "mine.txt").write_text("precious")
+    with pytest.raises(ValueError, match="already exists; pass overwrite=True"):
+        train(model, TRIPLETS, SMALL, output_dir=tmp_path / "keep", device="cpu")
+    assert (tmp_path / "keep" / "mine.txt").read_text() == "precious"
+
+
+def test_save_model_moves_into_place_and_overwrites_only_when_asked(model, tmp_path):
+    target = save_model(model, tmp_path / "m")
+    assert (target / "modules.json").exists()
+    with pytest.raises(ValueError, match="already exists"):
+        save_model(model, target)
+    save_model(model, target, overwrite=True)
+    assert (target / "modules.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging folders left behind
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"loss": "triplet"}, "loss must be"),
+    ({"n_dims_per_step": 0}, "n_dims_per_step"),
+    ({"epochs": 0}, "epochs must be positive"),
+    ({"lr": -1.0}, "lr must be positive"),
+    ({"batch_size": 1}, "batch_size must be an int >= 2"),
+    ({"warmup_ratio": 1.0}, "warmup_ratio"),
+])
+def test_bad_recipe(changes, match):
+    with pytest.raises(ValueError, match=match):
+        Recipe(**changes)
+
+
+@pytest.mark.parametrize("recipe, match", [
+    (SMALL.replace(matryoshka_dims=(384, 500)), r"in \[1, 384\]"),
+    (SMALL.replace(matryoshka_dims=(64, 384)), "strictly decreasing"),
+    (SMALL.replace(matryoshka_dims=(384, 64), matryoshka_weights=(1.0,)), "one weight per dim"),
+    (SMALL.replace(n_dims_per_step=9), r"n_dims_per_step must be -1 or in \[1, 7\]"),
+    (Recipe(batch_size=64), r"batch_size must be in \[2, 32\]"),
+])
+def test_bad_dims_and_weights_are_refused_before_training(model, recipe, match):
+    with pytest.raises(ValueError, match=match):
+        train(model, TRIPLETS, recipe, device="cpu")
+
+
+def test_missing_columns(model):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['positive'\]"):
+        train(model, TRIPLETS.select_columns(["anchor"]), SMALL, device="cpu")
+
+
+@pytest.mark.slow
+def test_cli_trains_a_tiny_model_end_to_end(tmp_path):
+    """The GPU command's code path, on a tiny local file, on CPU: full fine-tune, explicit dims."""
+    data = tmp_path / "triplets.csv"
+    TRIPLETS.to_csv(str(data), index=False)
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "mrl_tutorial.cli", "train", "--data", str(data), "--full-finetune",
+               "--dims", "384", "128", "32", "--epochs", "1", "--batch-size", "8", "--lr", "2e-5",
+               "--device", "cpu", "--output", str(out), "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from mrl_tutorial.models import load_model
+
+    assert load_model(out, device="cpu").encode(PROBE).shape == (2, 384)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "already exists" in again.stderr

@@ -1,0 +1,113 @@
+"""Truncation, evaluation at every dimension (vs sentence-transformers' evaluators), the PCA baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mrl_tutorial.truncation import PCARotation, resolve_dims, retrieval_by_dim, sts_by_dim, truncate
+
+SENTENCES1 = ["The train to Leeds was late.", "He baked bread on Sunday.", "Prices rose sharply in May.",
+              "The goalkeeper saved a penalty.", "My phone battery died.", "The museum opens at ten."]
+SENTENCES2 = ["The Leeds train arrived late.", "On Sunday he made a loaf.", "In May prices fell slightly.",
+              "The striker missed a penalty.", "The lake froze overnight.", "The gallery opens at ten."]
+SCORES = [0.95, 0.9, 0.35, 0.4, 0.0, 0.75]
+
+
+def test_truncate_normalizes_and_keeps_type():
+    x = torch.tensor([[3.0, 4.0, 1.0], [0.0, 2.0, 5.0]])
+    out = truncate(x, 2)
+    assert isinstance(out, torch.Tensor)
+    torch.testing.assert_close(out, torch.tensor([[0.6, 0.8], [0.0, 1.0]]))
+    raw = truncate(x.numpy(), 2, normalize=False)
+    assert isinstance(raw, np.ndarray) and raw.tolist() == [[3.0, 4.0], [0.0, 2.0]]
+
+
+def test_zero_prefix_stays_zero_without_nan():
+    out = truncate(np.array([[0.0, 0.0, 1.0]]), 2)
+    assert out.tolist() == [[0.0, 0.0]]
+
+
+@pytest.mark.parametrize("dim", [0, -1, 4, 2.0, True, "2"])
+def test_bad_dim(dim):
+    with pytest.raises(ValueError, match=r"dim must be an int in \[1, 3\]"):
+        truncate(np.ones((2, 3)), dim)
+
+
+@pytest.mark.parametrize("bad, match", [(np.ones(3), "2-D"), (np.ones((0, 3)), "empty"),
+                                        (np.array([[1.0, np.nan, 0.0]]), "NaN")])
+def test_bad_arrays(bad, match):
+    with pytest.raises(ValueError, match=match):
+        truncate(bad, 1)
+
+
+def test_resolve_dims():
+    assert resolve_dims("all", 4) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match=r"every dim must be an int in \[1, 4\]"):
+        resolve_dims([2, 5], 4)
+    with pytest.raises(ValueError, match="'all' or a list"):
+        resolve_dims("every", 4)
+
+
+@pytest.mark.parametrize("dim", [8, 64, 384])
+def test_sts_by_dim_equals_embedding_similarity_evaluator(model, dim):
+    """Per-dim Spearman = EmbeddingSimilarityEvaluator(truncate_dim=d)'s cosine Spearman (1e-6)."""
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    evaluator = EmbeddingSimilarityEvaluator(SENTENCES1, SENTENCES2, SCORES, truncate_dim=dim,
+                                             similarity_fn_names=["cosine"], show_progress_bar=False)
+    expected = evaluator(model)["spearman_cosine"]
+    ours = sts_by_dim(model.encode(SENTENCES1), model.encode(SENTENCES2), SCORES, [dim])[dim]
+    assert ours == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("dim", [16, 128, 384])
+def test_retrieval_by_dim_equals_information_retrieval_evaluator(model, dim):
+    """Per-dim nDCG@10, recall@10, MRR@10 = InformationRetrievalEvaluator(truncate_dim=d) (1e-6)."""
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    from mrl_tutorial.data import load_retrieval
+
+    data = load_retrieval()
+    corpus = data.corpus.select(range(300))
+    keep = set(corpus["_id"])
+    relevant = {q: d for q, d in data.relevant_docs.items() if d & keep}
+    queries = data.queries.filter(lambda r: r["_id"] in relevant)
+    evaluator = InformationRetrievalEvaluator(
+        dict(zip(queries["_id"], queries["text"], strict=True)),
+        dict(zip(corpus["_id"], corpus["text"], strict=True)), relevant,
+        truncate_dim=dim, accuracy_at_k=[10], precision_recall_at_k=[10], mrr_at_k=[10], ndcg_at_k=[10],
+        map_at_k=[10], score_functions={"cosine": lambda a, b: torch.nn.functional.normalize(a, dim=-1)
+                                        @ torch.nn.functional.normalize(b, dim=-1).T},
+        show_progress_bar=False)
+    expected = evaluator(model)
+    ours = retrieval_by_dim(model.encode(queries["text"]), model.encode(corpus["text"]), queries["_id"],
+                            corpus["_id"], relevant, [dim])[dim]
+    assert ours["ndcg@10"] == pytest.approx(expected["cosine_ndcg@10"], abs=1e-6)
+    assert ours["recall@10"] == pytest.approx(expected["cosine_recall@10"], abs=1e-6)
+    assert ours["mrr@10"] == pytest.approx(expected["cosine_mrr@10"], abs=1e-6)
+
+
+def test_retrieval_by_dim_bad_input():
+    q, c = np.ones((2, 4)), np.ones((3, 4))
+    with pytest.raises(ValueError, match="one id per row"):
+        retrieval_by_dim(q, c, ["a"], ["x", "y", "z"], {"a": {"x"}})
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 3\]"):
+        retrieval_by_dim(q, c, ["a", "b"], ["x", "y", "z"], {"a": {"x"}, "b": {"y"}}, k=10)
+
+
+def test_pca_rotation_keeps_full_dim_cosines_and_orders_variance():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6)) * np.array([0.1, 0.2, 3.0, 0.5, 1.0, 2.0])
+    rotated = PCARotation().fit(x).transform(x)
+    from mrl_tutorial.embeddings import cosine_similarity
+
+    np.testing.assert_allclose(cosine_similarity(rotated), cosine_similarity(x), atol=1e-4)
+    variance = rotated.var(axis=0)
+    assert (np.diff(variance) <= 1e-6).all()
+
+
+def test_pca_must_be_fitted():
+    with pytest.raises(ValueError, match="fit"):
+        PCARotation().transform(np.ones((2, 3)))
