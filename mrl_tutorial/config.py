@@ -109,7 +109,7 @@ def _disable_tqdm() -> None:
     import tqdm.std
 
     for cls in (tqdm.std.tqdm, tqdm.notebook.tqdm_notebook):
-        if not getattr(cls, "_mrl_quiet", False):
+        if not cls.__dict__.get("_mrl_quiet", False):  # not inherited: each class is patched once
             cls.__init__ = partialmethod(cls.__init__, disable=True)
             cls._mrl_quiet = True
 
