@@ -29,7 +29,8 @@ import torch
 
 from mrl_tutorial.embeddings import as_matrix, top_k
 
-__all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k"]
+__all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
+           "smallest_shortlist"]
 
 Backend = Literal["numpy", "faiss"]
 
@@ -214,3 +215,47 @@ def overlap_at_k(found: np.ndarray, reference: np.ndarray) -> float:
         raise ValueError(f"found and reference must be (queries, k) with the same number of queries, "
                          f"got {found.shape} and {reference.shape}")
     return float(np.mean([len(set(f) & set(r)) / len(r) for f, r in zip(found, reference, strict=True)]))
+
+
+def funnel_cost(stages: Sequence[tuple[int, int]], n_corpus: int) -> int:
+    """Multiply-adds per query of a funnel: the first stage scans ``n_corpus`` vectors at its dim, each later
+    stage scores the previous stage's survivors at its own dim.
+
+    Examples:
+        >>> funnel_cost([(384, 10)], 1000)  # exact search
+        384000
+        >>> funnel_cost([(64, 200), (384, 10)], 1000)  # 64 x 1000 + 200 x 384
+        140800
+    """
+    if not stages:
+        raise ValueError("stages must hold at least one (dim, keep) pair")
+    first_dim = stages[0][0]
+    return int(first_dim * n_corpus + sum(keep * dim for (_, keep), (dim, _) in zip(stages, stages[1:], strict=False)))
+
+
+def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarray, shortlist_dim: int, *,
+                       target: float = 0.99, k: int = 10) -> int | None:
+    """The smallest shortlist (from the ``shortlist_dim`` prefix, reranked at full dim) whose top ``k`` keeps at
+    least ``target`` of ``reference`` (the full search's top ``k``), by bisection; ``None`` if even the whole
+    corpus does not (it always does when ``reference`` is the exact full-dim search).
+
+    Recall against the full search can only grow with the shortlist (a longer shortlist holds the shorter
+    one), so bisection finds the smallest size.
+    """
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be in (0, 1], got {target!r}")
+
+    def recall(size: int) -> float:
+        found, _ = index.search(query_embeddings, [(shortlist_dim, size), (index.dim, k)])
+        return overlap_at_k(found, reference)
+
+    low, high = k, index.n
+    if recall(high) < target:
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if recall(mid) >= target:
+            high = mid
+        else:
+            low = mid + 1
+    return low

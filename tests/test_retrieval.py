@@ -96,3 +96,19 @@ def test_bad_input(vectors, call, match):
 def test_overlap_bad_shapes():
     with pytest.raises(ValueError, match="same number of queries"):
         overlap_at_k(np.zeros((2, 3)), np.zeros((3, 3)))
+
+
+def test_smallest_shortlist_is_the_boundary(vectors):
+    """At the size found recall reaches the target; one fewer does not."""
+    from mrl_tutorial.retrieval import smallest_shortlist
+
+    queries, docs = vectors
+    index = FunnelIndex(docs)
+    reference = index.search(queries, [(64, 10)])[0]
+    size = smallest_shortlist(index, queries, reference, 16, target=0.95)
+    assert 10 <= size <= 500
+    assert overlap_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.95
+    if size > 10:
+        assert overlap_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.95
+    with pytest.raises(ValueError, match="target"):
+        smallest_shortlist(index, queries, reference, 16, target=1.5)
