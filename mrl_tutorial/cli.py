@@ -1,5 +1,7 @@
 """``mrl-tutorial``: the tutorial's command line.
 
+- ``mrl-tutorial report --out DIR`` trains or loads the tutorial's models, prints the every-dimension table
+  and the funnel table, and writes the README's two figures (see :mod:`mrl_tutorial.report`).
 - ``mrl-tutorial train`` runs :func:`mrl_tutorial.training.train` at any scale, e.g. the blog's setting on
   a GPU (also under ``accelerate launch -m mrl_tutorial.cli train ...`` or ``torchrun``, which the
   sentence-transformers trainer supports).
@@ -44,6 +46,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from mrl_tutorial.config import quiet, set_seed
+    from mrl_tutorial.report import run_report
+
+    quiet(progress_bars=False)
+    set_seed()
+    run_report(args.out, max_queries=args.max_queries, max_corpus=args.max_corpus, shortlist=args.shortlist)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mrl-tutorial", description="Matryoshka embeddings tutorial tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    r = commands.add_parser("report", help="print the headline tables and write the README figures")
+    r.add_argument("--out", required=True, help="folder for the PNG figures")
+    r.add_argument("--max-queries", type=int, default=None, help="use only the first N queries (quick run)")
+    r.add_argument("--max-corpus", type=int, default=None, help="use only the first N passages (quick run)")
+    r.add_argument("--shortlist", type=int, default=100, help="candidates kept by each funnel's first stage")
+
     args = parser.parse_args(argv)
     try:
-        return _train(args)
+        return _report(args) if args.command == "report" else _train(args)
     except ValueError as error:
         print(f"mrl-tutorial {args.command}: error: {error}", file=sys.stderr)
         return 2

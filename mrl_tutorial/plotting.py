@@ -36,17 +36,21 @@ def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str
 
 
 def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, title: str,
-                   relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None):
+                   relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None, ax=None):
     """Lines of a score against the embedding dimension (log-2 x axis), one per model.
 
     Args:
         curves: model name → {dim: score}.
         relative: plot each score as a percentage of the same model's score at its largest dim.
         marks: label → (dim, value) points to mark, e.g. a published figure to compare with.
+        ax: draw into these axes instead of a new figure.
     """
     if not curves:
         raise ValueError("curves must hold at least one model")
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+    else:
+        fig = ax.figure
     for name, by_dim in curves.items():
         dims = sorted(by_dim)
         values = np.array([by_dim[d] for d in dims], dtype=float)

@@ -137,3 +137,16 @@ def test_cli_trains_a_tiny_model_end_to_end(tmp_path):
     assert load_model(out, device="cpu").encode(PROBE).shape == (2, 384)
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.slow
+def test_report_command_writes_both_figures(tmp_path, capsys):
+    """`mrl-tutorial report` on a small setting: both tables printed, both PNGs written."""
+    from mrl_tutorial.cli import main
+
+    assert main(["report", "--out", str(tmp_path), "--max-queries", "30", "--max-corpus", "400",
+                 "--shortlist", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "STS Spearman by dimension" in printed and "Funnel search" in printed
+    for name in ("quality_by_dim.png", "funnel_recall_vs_speed.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,164 @@
+"""An interactive dimension explorer: move a slider, see the top results at that prefix length next to the
+full-dimension results, for several models at once.
+
+In JupyterLab :meth:`DimensionExplorer.show` displays ipywidgets (a dimension slider and a query box). With
+no front end — under test, or when ``MRL_TUTORIAL_QUIET=1`` — it prints the same content as a deterministic
+text table instead, so strict nbval can compare it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mrl_tutorial.config import under_test
+from mrl_tutorial.embeddings import as_matrix, top_k
+from mrl_tutorial.truncation import truncate
+
+__all__ = ["Hit", "Comparison", "compare_at_dim", "DimensionExplorer"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the corpus row, its cosine similarity at the prefix dim, and whether the full search has it."""
+
+    index: int
+    score: float
+    in_full_top_k: bool
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Top-k at ``dim`` vs top-k at full dim for one query and one model."""
+
+    dim: int
+    at_dim: tuple[Hit, ...]
+    full: tuple[Hit, ...]
+
+    @property
+    def overlap(self) -> float:
+        """Share of the full-dim top-k that the prefix search also returns."""
+        return sum(h.in_full_top_k for h in self.at_dim) / len(self.full)
+
+
+def compare_at_dim(query_embedding: np.ndarray, corpus_embeddings: np.ndarray, dim: int, k: int = 5) -> Comparison:
+    """Exact cosine top-``k`` of one query ``(d,)`` at ``dim`` and at full dim, over ``corpus_embeddings``.
+
+    Examples:
+        >>> corpus = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.9, 0.0, 0.44]])
+        >>> c = compare_at_dim(np.array([1.0, 0.1, 0.5]), corpus, dim=1, k=2)
+        >>> [h.index for h in c.at_dim], [h.index for h in c.full], c.overlap
+        ([0, 1], [2, 0], 0.5)
+    """
+    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
+    query = as_matrix(np.asarray(query_embedding).reshape(1, -1), "query_embedding")
+    if query.shape[1] != corpus.shape[1]:
+        raise ValueError(f"query has dim {query.shape[1]} but the corpus has dim {corpus.shape[1]}")
+    full_dim = corpus.shape[1]
+    full_idx, full_scores = top_k(truncate(query, full_dim) @ truncate(corpus, full_dim).T, k)
+    idx, scores = top_k(truncate(query, dim) @ truncate(corpus, dim).T, k)
+    full_set = set(full_idx[0].tolist())
+    return Comparison(
+        dim=int(dim),
+        at_dim=tuple(Hit(int(i), float(s), int(i) in full_set) for i, s in zip(idx[0], scores[0], strict=True)),
+        full=tuple(Hit(int(i), float(s), True) for i, s in zip(full_idx[0], full_scores[0], strict=True)),
+    )
+
+
+class DimensionExplorer:
+    """Compare the top results at a prefix dim with the full-dim results, for several models.
+
+    Args:
+        models: name → a sentence-transformers model (anything with ``encode``).
+        corpus: the passages to search.
+        k: how many results to show.
+        dims: the slider's stops.
+        corpus_embeddings: name → precomputed ``(n, d)`` embeddings of ``corpus`` (skips encoding).
+    """
+
+    def __init__(self, models: Mapping[str, object], corpus: Sequence[str], *, k: int = 5,
+                 dims: Sequence[int] = (8, 16, 32, 64, 128, 256, 384),
+                 corpus_embeddings: Mapping[str, np.ndarray] | None = None) -> None:
+        if not models:
+            raise ValueError("models must name at least one model")
+        if len(corpus) == 0:
+            raise ValueError("corpus must hold at least one passage")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(corpus):
+            raise ValueError(f"k must be an int in [1, {len(corpus)}], got {k!r}")
+        self.models, self.corpus, self.k = dict(models), list(corpus), k
+        given = dict(corpus_embeddings or {})
+        self.embeddings = {name: as_matrix(given[name]) if name in given else
+                           as_matrix(model.encode(self.corpus, batch_size=64)) for name, model in self.models.items()}
+        full = {e.shape[1] for e in self.embeddings.values()}
+        if len(full) != 1:
+            raise ValueError(f"all models must have the same dimension, got {sorted(full)}")
+        self.full_dim = full.pop()
+        self.dims = sorted({int(d) for d in dims})
+        if not self.dims or self.dims[0] < 1 or self.dims[-1] > self.full_dim:
+            raise ValueError(f"dims must lie in [1, {self.full_dim}], got {list(dims)}")
+
+    def compare(self, query: str, dim: int) -> dict[str, Comparison]:
+        """Each model's :class:`Comparison` for ``query`` at ``dim``."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= self.full_dim:
+            raise ValueError(f"dim must be an int in [1, {self.full_dim}], got {dim!r}")
+        return {name: compare_at_dim(model.encode([query])[0], self.embeddings[name], int(dim), self.k)
+                for name, model in self.models.items()}
+
+    def render_text(self, query: str, dim: int, width: int = 70) -> str:
+        """A deterministic text rendering (scores rounded to 3 decimals)."""
+        lines = [f"query: {query}", f"dim {dim} of {self.full_dim}"]
+        for name, c in self.compare(query, dim).items():
+            lines.append(f"{name}: {c.overlap:.0%} of the full-dim top {self.k} found")
+            for rank, (hit, full) in enumerate(zip(c.at_dim, c.full, strict=True), start=1):
+                mark = "=" if hit.in_full_top_k else "x"
+                lines.append(f"  {rank}. {mark} {hit.score:.3f} {self.corpus[hit.index][:width]}")
+                lines.append(f"     full {full.score:.3f} {self.corpus[full.index][:width]}")
+        return "\n".join(lines)
+
+    def render_html(self, query: str, dim: int) -> str:
+        """The widget's content: one table per model, prefix results beside full-dim results."""
+        parts = [f"<p><b>dim {dim}</b> of {self.full_dim}</p>"]
+        for name, c in self.compare(query, dim).items():
+            rows = "".join(
+                f"<tr><td>{r}</td><td style='color:{'green' if h.in_full_top_k else 'crimson'}'>{h.score:.3f}</td>"
+                f"<td>{html.escape(self.corpus[h.index][:90])}</td><td>{f.score:.3f}</td>"
+                f"<td>{html.escape(self.corpus[f.index][:90])}</td></tr>"
+                for r, (h, f) in enumerate(zip(c.at_dim, c.full, strict=True), start=1))
+            parts.append(
+                f"<h4 class='mrl-model'>{html.escape(name)}: <span class='mrl-overlap'>{c.overlap:.0%}</span> "
+                f"of the full-dim top {self.k} found</h4><table><tr><th>#</th><th>score @ {dim}</th>"
+                f"<th>result @ {dim} dims</th><th>score @ {self.full_dim}</th><th>result @ full dim</th></tr>"
+                f"{rows}</table>")
+        return "".join(parts)
+
+    def widget(self, query: str, dim: int = 64):
+        """The ipywidgets version: a dimension slider, a query box, and the tables; updates live."""
+        import ipywidgets as widgets
+
+        slider = widgets.SelectionSlider(options=self.dims, value=dim if dim in self.dims else self.dims[0],
+                                         description="dims", continuous_update=False)
+        box = widgets.Text(value=query, description="query", continuous_update=False,
+                           layout=widgets.Layout(width="90%"))
+        out = widgets.HTML(self.render_html(query, slider.value))
+
+        def update(_change=None) -> None:
+            if box.value.strip():
+                out.value = self.render_html(box.value, slider.value)
+
+        slider.observe(update, names="value")
+        box.observe(update, names="value")
+        return widgets.VBox([slider, box, out])
+
+    def show(self, query: str, dim: int = 64) -> None:
+        """The widget in a live front end; the deterministic text rendering under test."""
+        if under_test():
+            print(self.render_text(query, dim))
+            return
+        from IPython.display import display
+
+        display(self.widget(query, dim))

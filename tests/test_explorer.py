@@ -1,0 +1,77 @@
+"""The dimension explorer's update logic and its static rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mrl_tutorial.explorer import DimensionExplorer, compare_at_dim
+
+
+class FakeModel:
+    """Encodes text by looking it up in a table: the explorer logic without a real model."""
+
+    def __init__(self, table: dict[str, list[float]]):
+        self.table = table
+
+    def encode(self, texts, batch_size=64):
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+CORPUS = ["alpha", "beta", "gamma", "delta"]
+TABLE = {"alpha": [1.0, 0.0, 0.0, 0.0], "beta": [0.9, 0.1, 0.0, 0.4], "gamma": [0.0, 1.0, 0.0, 0.0],
+         "delta": [0.5, 0.5, 0.7, 0.0], "query": [1.0, 0.05, 0.0, 0.5]}
+
+
+def test_full_dim_comparison_agrees_with_itself():
+    emb = np.array([TABLE[t] for t in CORPUS])
+    c = compare_at_dim(np.array(TABLE["query"]), emb, dim=4, k=2)
+    assert c.overlap == 1.0
+    assert [h.index for h in c.at_dim] == [h.index for h in c.full] == [1, 0]
+
+
+def test_a_short_prefix_can_change_the_results():
+    emb = np.array([TABLE[t] for t in CORPUS])
+    c = compare_at_dim(np.array(TABLE["query"]), emb, dim=1, k=2)
+    assert [h.index for h in c.at_dim] == [0, 1]  # at 1 dim alpha ties ahead of beta
+    assert c.at_dim[0].score == pytest.approx(1.0)
+    assert c.full[0].index == 1
+
+
+def test_explorer_compares_every_model_and_renders_deterministically():
+    models = {"a": FakeModel(TABLE), "b": FakeModel(TABLE)}
+    explorer = DimensionExplorer(models, CORPUS, k=2, dims=[1, 2, 4])
+    result = explorer.compare("query", 2)
+    assert set(result) == {"a", "b"}
+    text = explorer.render_text("query", 2)
+    assert text == explorer.render_text("query", 2)
+    assert "dim 2 of 4" in text and "a: " in text and "b: " in text
+
+
+def test_widget_updates_when_the_slider_moves():
+    explorer = DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 4])
+    box = explorer.widget("query", dim=4)
+    slider, _, out = box.children
+    before = out.value
+    slider.value = 1
+    assert out.value != before and "dim 1" in out.value
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda e: e.compare("", 2), "non-empty"),
+    (lambda e: e.compare("query", 0), r"dim must be an int in \[1, 4\]"),
+    (lambda e: e.compare("query", 5), r"dim must be an int in \[1, 4\]"),
+])
+def test_bad_input(call, match):
+    explorer = DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 4])
+    with pytest.raises(ValueError, match=match):
+        call(explorer)
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="at least one model"):
+        DimensionExplorer({}, CORPUS)
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 4\]"):
+        DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=9)
+    with pytest.raises(ValueError, match=r"dims must lie in \[1, 4\]"):
+        DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[8])
