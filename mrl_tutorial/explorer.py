@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mrl_tutorial.config import under_test
-from mrl_tutorial.embeddings import as_matrix, top_k
-from mrl_tutorial.truncation import truncate
+from mrl_tutorial.retrieval import FunnelIndex
 
 __all__ = ["Hit", "Comparison", "compare_at_dim", "DimensionExplorer"]
 
@@ -44,8 +43,9 @@ class Comparison:
         return sum(h.in_full_top_k for h in self.at_dim) / len(self.full)
 
 
-def compare_at_dim(query_embedding: np.ndarray, corpus_embeddings: np.ndarray, dim: int, k: int = 5) -> Comparison:
-    """Exact cosine top-``k`` of one query ``(d,)`` at ``dim`` and at full dim, over ``corpus_embeddings``.
+def compare_at_dim(query_embedding: np.ndarray, corpus: np.ndarray | FunnelIndex, dim: int, k: int = 5) -> Comparison:
+    """Exact cosine top-``k`` of one query ``(d,)`` at ``dim`` and at full dim, over ``corpus`` (embeddings
+    ``(n, d)``, or a :class:`~mrl_tutorial.retrieval.FunnelIndex` to reuse its cached prefixes).
 
     Examples:
         >>> corpus = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.9, 0.0, 0.44]])
@@ -53,13 +53,10 @@ def compare_at_dim(query_embedding: np.ndarray, corpus_embeddings: np.ndarray, d
         >>> [h.index for h in c.at_dim], [h.index for h in c.full], c.overlap
         ([0, 1], [2, 0], 0.5)
     """
-    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
-    query = as_matrix(np.asarray(query_embedding).reshape(1, -1), "query_embedding")
-    if query.shape[1] != corpus.shape[1]:
-        raise ValueError(f"query has dim {query.shape[1]} but the corpus has dim {corpus.shape[1]}")
-    full_dim = corpus.shape[1]
-    full_idx, full_scores = top_k(truncate(query, full_dim) @ truncate(corpus, full_dim).T, k)
-    idx, scores = top_k(truncate(query, dim) @ truncate(corpus, dim).T, k)
+    index = corpus if isinstance(corpus, FunnelIndex) else FunnelIndex(corpus, backend="numpy")
+    query = np.asarray(query_embedding).reshape(1, -1)
+    full_idx, full_scores = index.search(query, [(index.dim, k)])
+    idx, scores = index.search(query, [(dim, k)])
     full_set = set(full_idx[0].tolist())
     return Comparison(
         dim=int(dim),
@@ -90,9 +87,10 @@ class DimensionExplorer:
             raise ValueError(f"k must be an int in [1, {len(corpus)}], got {k!r}")
         self.models, self.corpus, self.k = dict(models), list(corpus), k
         given = dict(corpus_embeddings or {})
-        self.embeddings = {name: as_matrix(given[name]) if name in given else
-                           as_matrix(model.encode(self.corpus, batch_size=64)) for name, model in self.models.items()}
-        full = {e.shape[1] for e in self.embeddings.values()}
+        # one index per model: each slider stop's normalized prefix is computed once, then reused
+        self.indexes = {name: FunnelIndex(given[name] if name in given else model.encode(self.corpus, batch_size=64),
+                                          backend="numpy") for name, model in self.models.items()}
+        full = {index.dim for index in self.indexes.values()}
         if len(full) != 1:
             raise ValueError(f"all models must have the same dimension, got {sorted(full)}")
         self.full_dim = full.pop()
@@ -106,7 +104,7 @@ class DimensionExplorer:
             raise ValueError("query must be a non-empty string")
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= self.full_dim:
             raise ValueError(f"dim must be an int in [1, {self.full_dim}], got {dim!r}")
-        return {name: compare_at_dim(model.encode([query])[0], self.embeddings[name], int(dim), self.k)
+        return {name: compare_at_dim(model.encode([query])[0], self.indexes[name], int(dim), self.k)
                 for name, model in self.models.items()}
 
     def render_text(self, query: str, dim: int, width: int = 70) -> str:

@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 
 from mrl_tutorial.embeddings import as_matrix, top_k
 
-__all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "PCARotation"]
+__all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "ranking_metrics", "PCARotation"]
 
 Array = np.ndarray | torch.Tensor
 
@@ -123,8 +123,6 @@ def retrieval_by_dim(
     Returns:
         dim → ``{"ndcg@k": ..., "recall@k": ..., "mrr@k": ...}``.
     """
-    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
-
     q, c = as_matrix(query_embeddings, "query_embeddings"), as_matrix(corpus_embeddings, "corpus_embeddings")
     if q.shape[1] != c.shape[1]:
         raise ValueError(f"query and corpus embeddings must have the same dim, got {q.shape[1]} and {c.shape[1]}")
@@ -133,7 +131,29 @@ def retrieval_by_dim(
                          f"{len(corpus_ids)} corpus ids for {c.shape[0]} passages")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= c.shape[0]:
         raise ValueError(f"k must be an int in [1, {c.shape[0]}], got {k!r}")
-    # The evaluator only needs ids here; the texts are never encoded.
+    metrics = ranking_metrics(query_ids, corpus_ids, relevant_docs, k=k)
+    out = {}
+    for d in resolve_dims(dims, q.shape[1]):
+        out[d] = metrics(*top_k(truncate(q, d) @ truncate(c, d).T, k))
+    return out
+
+
+def ranking_metrics(query_ids: Sequence[str], corpus_ids: Sequence[str], relevant_docs: Mapping[str, set[str]],
+                    *, k: int = 10):
+    """A function that scores ranked results with sentence-transformers' own metric code.
+
+    Returns ``metrics(indices, scores=None)``: ``indices`` ``(q, >= k)`` are corpus rows, best first, one row per
+    query in ``query_ids`` order; ``scores`` (same shape) break nothing but are passed on to the evaluator, which
+    orders ties by corpus id. It returns ``{"ndcg@k", "recall@k", "mrr@k"}``. The evaluator is built once.
+
+    Examples:
+        >>> metrics = ranking_metrics(["q1", "q2"], ["d1", "d2", "d3"], {"q1": {"d2"}, "q2": {"d3"}}, k=2)
+        >>> {name: round(v, 3) for name, v in metrics(np.array([[1, 0], [0, 1]])).items()}
+        {'ndcg@2': 0.5, 'recall@2': 0.5, 'mrr@2': 0.5}
+    """
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    # The evaluator only needs ids here; no text is ever encoded.
     evaluator = InformationRetrievalEvaluator(
         queries=dict(zip(query_ids, query_ids, strict=True)), corpus=dict(zip(corpus_ids, corpus_ids, strict=True)),
         relevant_docs={qid: set(relevant_docs[qid]) for qid in query_ids},
@@ -142,16 +162,19 @@ def retrieval_by_dim(
     )
     row_of = {qid: i for i, qid in enumerate(query_ids)}
     order = [row_of[qid] for qid in evaluator.queries_ids]
-    out = {}
-    for d in resolve_dims(dims, q.shape[1]):
-        indices, values = top_k(truncate(q, d) @ truncate(c, d).T, k)
-        results = [[{"corpus_id": corpus_ids[j], "score": float(s)} for j, s in zip(indices[i], values[i],
-                                                                                     strict=True)]
+
+    def metrics(indices: np.ndarray, scores: np.ndarray | None = None) -> dict[str, float]:
+        indices = np.asarray(indices)[:, :k]
+        if scores is None:  # rank order only: a falling score keeps it
+            scores = -np.arange(indices.shape[1], dtype=float)[None, :].repeat(len(indices), axis=0)
+        results = [[{"corpus_id": corpus_ids[j], "score": float(s)} for j, s in zip(indices[i], scores[i],
+                                                                                     strict=False)]
                    for i in order]
-        metrics = evaluator.compute_metrics(results)
-        out[d] = {f"ndcg@{k}": float(metrics["ndcg@k"][k]), f"recall@{k}": float(metrics["recall@k"][k]),
-                  f"mrr@{k}": float(metrics["mrr@k"][k])}
-    return out
+        values = evaluator.compute_metrics(results)
+        return {f"ndcg@{k}": float(values["ndcg@k"][k]), f"recall@{k}": float(values["recall@k"][k]),
+                f"mrr@{k}": float(values["mrr@k"][k])}
+
+    return metrics
 
 
 class PCARotation:
