@@ -50,7 +50,7 @@ def _report(args: argparse.Namespace) -> int:
     from mrl_tutorial.config import quiet, set_seed
     from mrl_tutorial.report import run_report
 
-    quiet(progress_bars=False)
+    quiet(progress_bars=not args.quiet)
     set_seed()
     run_report(args.out, max_queries=args.max_queries, max_corpus=args.max_corpus, shortlist=args.shortlist)
     return 0
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--max-queries", type=int, default=None, help="use only the first N queries (quick run)")
     r.add_argument("--max-corpus", type=int, default=None, help="use only the first N passages (quick run)")
     r.add_argument("--shortlist", type=int, default=100, help="candidates kept by each funnel's first stage")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
 
     args = parser.parse_args(argv)
     try:

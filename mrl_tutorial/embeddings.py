@@ -11,14 +11,39 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["encode_unique", "as_matrix", "cosine_similarity", "top_k", "bytes_per_vector", "storage_table",
+__all__ = ["encode", "encode_unique", "as_matrix", "cosine_similarity", "top_k", "bytes_per_vector", "storage_table",
            "BYTES_PER_VALUE"]
 
 # bytes one coordinate takes in each storage format ("binary" keeps only the sign: 1 bit)
 BYTES_PER_VALUE = {"float32": 4.0, "float16": 2.0, "int8": 1.0, "binary": 1 / 8}
 
 
-def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool | None = None,
+           **kwargs) -> np.ndarray:
+    """``model.encode(texts)`` as a NumPy matrix, with a progress bar where people wait.
+
+    The bar (sentence-transformers' own, a widget in JupyterLab and text in a terminal) shows by default for a
+    person encoding a large set (:data:`~mrl_tutorial.config.LARGE_SET` texts or more) and never under test;
+    ``progress=True``/``False`` forces it. Other keyword arguments go to ``model.encode``.
+
+    Examples:
+        >>> from mrl_tutorial.models import load_model
+        >>> encode(load_model(device="cpu"), ["tea", "coffee"]).shape
+        (2, 384)
+    """
+    from mrl_tutorial.config import show_progress
+
+    if isinstance(texts, str):
+        raise ValueError("texts must be a list of strings, not one string")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts must hold at least one text")
+    show = show_progress(len(texts)) if progress is None else bool(progress)
+    return np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show,
+                                   **kwargs))
+
+
+def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
     """Encode each distinct text once and return one row per text, in order ``(len(texts), d)``.
 
     STS pairs and triplets repeat sentences; this saves the repeats (and keeps the order for the caller).
@@ -33,9 +58,9 @@ def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64) -> np.nd
     if not texts:
         raise ValueError("texts must hold at least one text")
     unique = list(dict.fromkeys(texts))
-    vectors = model.encode(unique, batch_size=batch_size, convert_to_numpy=True)
+    vectors = encode(model, unique, batch_size=batch_size, progress=progress)
     row = {t: i for i, t in enumerate(unique)}
-    return np.asarray(vectors)[[row[t] for t in texts]]
+    return vectors[[row[t] for t in texts]]
 
 
 def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -> np.ndarray:

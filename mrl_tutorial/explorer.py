@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mrl_tutorial.config import under_test
+from mrl_tutorial.embeddings import encode
 from mrl_tutorial.retrieval import FunnelIndex
 
 __all__ = ["Hit", "Comparison", "compare_at_dim", "DimensionExplorer"]
@@ -88,7 +89,7 @@ class DimensionExplorer:
         self.models, self.corpus, self.k = dict(models), list(corpus), k
         given = dict(corpus_embeddings or {})
         # one index per model: each slider stop's normalized prefix is computed once, then reused
-        self.indexes = {name: FunnelIndex(given[name] if name in given else model.encode(self.corpus, batch_size=64),
+        self.indexes = {name: FunnelIndex(given[name] if name in given else encode(model, self.corpus),
                                           backend="numpy") for name, model in self.models.items()}
         full = {index.dim for index in self.indexes.values()}
         if len(full) != 1:

@@ -36,7 +36,7 @@ def run_report(out_dir: str | Path, *, max_queries: int | None = None, max_corpu
     import matplotlib.pyplot as plt
 
     from mrl_tutorial.data import load_retrieval, load_sts
-    from mrl_tutorial.embeddings import encode_unique
+    from mrl_tutorial.embeddings import encode, encode_unique
     from mrl_tutorial.models import load_model
     from mrl_tutorial.plotting import quality_by_dim
     from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k
@@ -72,8 +72,8 @@ def run_report(out_dir: str | Path, *, max_queries: int | None = None, max_corpu
           f"({len(queries_text)} queries, {len(corpus_text)} passages; queries/s on this machine)")
     print(f"{'model':>10} {'first stage':>12} {'recall@10':>9} {'queries/s':>10}")
     for name, model in models.items():
-        q = model.encode(queries_text, batch_size=64)
-        index = FunnelIndex(model.encode(corpus_text, batch_size=64))
+        q = encode(model, queries_text)
+        index = FunnelIndex(encode(model, corpus_text))
         full = index.dim
         plans = [(f"{full} (exact)", [(full, 10)])] + [(str(d), [(d, shortlist), (full, 10)]) for d in SHORTLIST_DIMS]
         reference = index.search(q, [(full, 10)])[0]

@@ -1,5 +1,6 @@
-"""JupyterLab in a real headless browser: run notebook 05 through the UI, check that no cell fails, that the
-dimension explorer renders, and that moving its slider changes what it shows.
+"""JupyterLab in a real headless browser: run notebook 05 through the UI, check that no cell fails, that encoding
+the corpus shows a progress bar (the kernel runs as a person's would, not under test), that the dimension
+explorer renders, and that moving its slider changes what it shows.
 
 Needs Chromium (Debian's ``chromium`` package; ``.ci/run`` installs it) and the ``playwright`` package, which
 drives that Chromium (no browser download). Marked ``browser``: the default ``pytest`` run skips it;
@@ -104,9 +105,17 @@ def test_notebook_05_runs_in_jupyterlab_and_the_explorer_reacts(jupyterlab):
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
                                   ".jp-OutputArea-output.jp-mod-error, .jp-RenderedText[data-mime-type="
                                   "'application/vnd.jupyter.error']")
+            # sentence-transformers' tqdm widget while encoding the corpus: "Batches: 40%" and a bar
+            encoding_bars = page.locator(".widget-hbox", has=page.locator(".widget-hprogress"), has_text="Batches")
+            saw_progress_bar = False
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 page.screenshot(path=str(artifacts / "jupyterlab-progress.png"))  # the last state, if it hangs
+                if not saw_progress_bar and encoding_bars.count():
+                    saw_progress_bar = True
+                    encoding_bars.first.scroll_into_view_if_needed()
+                    page.wait_for_timeout(1000)  # let JupyterLab paint the cells scrolled into view
+                    page.screenshot(path=str(artifacts / "jupyterlab-encoding-progress-bar.png"))
                 # JupyterLab renders only the cells near the viewport: judge the prompts that are rendered
                 texts = [t for t in prompts.all_inner_texts() if t.strip()]
                 done = texts and not any("*" in t for t in texts) and all(any(c.isdigit() for c in t) for t in texts)
@@ -117,6 +126,7 @@ def test_notebook_05_runs_in_jupyterlab_and_the_explorer_reacts(jupyterlab):
                 pytest.fail("the notebook did not finish running within 10 minutes")
             page.screenshot(path=str(artifacts / "jupyterlab-notebook-05.png"), full_page=False)
             assert errors.count() == 0, errors.first.inner_text()[:2000]
+            assert saw_progress_bar, "encoding the corpus showed no progress bar in JupyterLab"
             slider = page.locator(".widget-slider").last
             slider.scroll_into_view_if_needed()
             overlap = page.locator(".widget-html .mrl-overlap")

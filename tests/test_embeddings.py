@@ -76,3 +76,59 @@ def test_storage_arithmetic():
 def test_storage_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+class _RecordingModel:
+    """Stands in for a SentenceTransformer: records the keyword arguments of each encode call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts, **kwargs):
+        self.calls.append(kwargs)
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+
+def _as_a_person(monkeypatch):
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    monkeypatch.delenv("MRL_TUTORIAL_QUIET", raising=False)
+
+
+def test_show_progress_only_for_a_person_and_a_large_set(monkeypatch):
+    from mrl_tutorial.config import LARGE_SET, show_progress
+
+    assert not show_progress(LARGE_SET)  # under pytest
+    _as_a_person(monkeypatch)
+    assert show_progress(LARGE_SET) and show_progress() and not show_progress(LARGE_SET - 1)
+    monkeypatch.setenv("MRL_TUTORIAL_QUIET", "1")
+    assert not show_progress(LARGE_SET)
+    for bad in (-1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="n_items must be a non-negative int"):
+            show_progress(bad)
+
+
+def test_encode_asks_for_a_bar_only_for_a_person_with_a_large_set(monkeypatch):
+    from mrl_tutorial.config import LARGE_SET
+    from mrl_tutorial.embeddings import encode, encode_unique
+
+    model = _RecordingModel()
+    large = [f"text {i}" for i in range(LARGE_SET)]
+    assert encode(model, large).shape == (LARGE_SET, 3)
+    _as_a_person(monkeypatch)
+    encode(model, large)
+    encode(model, large[:10])
+    encode(model, large[:10], progress=True)
+    encode_unique(model, large + large)  # the repeats are not counted
+    assert [call["show_progress_bar"] for call in model.calls] == [False, True, False, True, True]
+    assert all(call["batch_size"] == 64 for call in model.calls)
+
+
+def test_encode_matches_model_encode_and_refuses_bad_texts(model):
+    from mrl_tutorial.embeddings import encode
+
+    texts = ["a cup of tea", "the ferry was cancelled"]
+    np.testing.assert_array_equal(encode(model, texts), model.encode(texts))
+    with pytest.raises(ValueError, match="not one string"):
+        encode(model, "a cup of tea")
+    with pytest.raises(ValueError, match="at least one text"):
+        encode(model, [])
