@@ -115,14 +115,29 @@ class FunnelIndex:
         return indices.astype(np.int64)
 
     def _rerank(self, queries: np.ndarray, candidates: np.ndarray, dim: int, keep: int):
-        """Score each query's candidates with the ``dim``-prefix and keep the best ``keep``, best first."""
+        """Score each query's candidates with the ``dim``-prefix and keep the best ``keep``, best first.
+
+        The faiss back-end scores the candidates in place (``faiss.knn_inner_products_by_idx``: no copy of the
+        shortlist's vectors, top-k in C++); the NumPy one gathers them. Both order ties by lower document index,
+        like the exact search.
+        """
         from mrl_tutorial.truncation import truncate
 
-        q = truncate(queries, dim)
-        scores = np.einsum("qd,qkd->qk", q, self.prefix(dim)[candidates])
-        # order by score, ties by lower document index (stable, like the exact search)
-        order = np.lexsort((candidates, -scores), axis=-1)[:, :keep]
-        return np.take_along_axis(candidates, order, 1), np.take_along_axis(scores, order, 1)
+        q = np.ascontiguousarray(truncate(queries, dim), dtype=np.float32)
+        if self.backend == "faiss":
+            import faiss
+
+            docs, cand = self.prefix(dim), np.ascontiguousarray(candidates, dtype=np.int64)
+            scores = np.empty((len(q), keep), dtype=np.float32)
+            indices = np.empty((len(q), keep), dtype=np.int64)
+            faiss.knn_inner_products_by_idx(faiss.swig_ptr(q), faiss.swig_ptr(docs), faiss.swig_ptr(cand), dim,
+                                            len(q), self.n, cand.shape[1], keep, faiss.swig_ptr(scores),
+                                            faiss.swig_ptr(indices), cand.shape[1])
+        else:
+            indices = candidates
+            scores = np.einsum("qd,qkd->qk", q, self.prefix(dim)[candidates])
+        order = np.lexsort((indices, -scores), axis=-1)[:, :keep]
+        return np.take_along_axis(indices, order, 1), np.take_along_axis(scores, order, 1)
 
     # --- the search ----------------------------------------------------------------------------------
 
@@ -159,8 +174,9 @@ class FunnelIndex:
         stages = self.check_stages(stages)
         dim, keep = stages[0]
         if binary_first:
-            candidates = self._binary_scan(queries, dim, keep)
-            indices, scores = self._rerank(queries, candidates, dim, keep)
+            indices = self._binary_scan(queries, dim, keep)
+            if len(stages) == 1:  # float scores (and their order) at the binary stage's dim
+                indices, scores = self._rerank(queries, indices, dim, keep)
         else:
             indices, scores = self._scan(queries, dim, keep)
         for dim, keep in stages[1:]:
