@@ -141,8 +141,13 @@ class FunnelIndex:
 
     # --- the search ----------------------------------------------------------------------------------
 
-    def check_stages(self, stages: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Stages ``[(dim, keep), ...]``: dims strictly increasing, keeps non-increasing, all in range."""
+    def check_stages(self, stages: Sequence[tuple[int, int]], *, binary_first: bool = False) -> list[tuple[int, int]]:
+        """Stages ``[(dim, keep), ...]``: dims strictly increasing, keeps non-increasing, all in range.
+
+        A binary first stage compares sign bits, not floats, so the float stages after it only need to increase
+        among themselves: ``[(384, 4000), (384, 10)]`` (binary rescoring) and ``[(256, 4000), (128, 1000),
+        (384, 10)]`` are valid with ``binary_first=True``.
+        """
         stages = list(stages)
         if not stages:
             raise ValueError("stages must hold at least one (dim, keep) pair")
@@ -152,7 +157,8 @@ class FunnelIndex:
                 raise ValueError(f"each stage must be a (dim, keep) pair, got {stage!r}")
             dim = _check_int(f"stage {i} dim", stage[0], 1, self.dim)
             keep = _check_int(f"stage {i} keep", stage[1], 1, self.n if i == 0 else out[-1][1])
-            if out and dim <= out[-1][0]:
+            after_binary = binary_first and i == 1
+            if out and dim <= out[-1][0] and not after_binary:
                 raise ValueError(f"funnel dims must increase from stage to stage, got {[s[0] for s in stages]}")
             out.append((dim, keep))
         return out
@@ -171,7 +177,7 @@ class FunnelIndex:
             similarities at the last stage's dim (Hamming distances are never returned).
         """
         queries = self._queries(query_embeddings)
-        stages = self.check_stages(stages)
+        stages = self.check_stages(stages, binary_first=binary_first)
         dim, keep = stages[0]
         if binary_first:
             indices = self._binary_scan(queries, dim, keep)

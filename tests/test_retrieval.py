@@ -63,6 +63,18 @@ def test_multi_stage_funnels_agree_across_backends(vectors, binary):
     np.testing.assert_allclose(sa, sb, atol=1e-5)
 
 
+def test_float_stages_after_a_binary_stage_need_not_exceed_its_dim(vectors):
+    queries, docs = vectors
+    index = FunnelIndex(docs)
+    expected = exact_search(queries, docs, k=10)[0]
+    assert (index.search(queries, [(64, len(docs)), (64, 10)], binary_first=True)[0] == expected).all()
+    assert (index.search(queries, [(64, len(docs)), (16, 500), (64, 10)], binary_first=True)[0] == expected).all()
+    with pytest.raises(ValueError, match="funnel dims must increase"):
+        index.search(queries, [(64, 100), (64, 10)])  # a float stage gains nothing from the same dim again
+    with pytest.raises(ValueError, match="funnel dims must increase"):
+        index.search(queries, [(32, 100), (64, 50), (64, 10)], binary_first=True)
+
+
 def test_rerank_orders_ties_by_document_index():
     docs = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
     for backend in ("numpy", "faiss"):
