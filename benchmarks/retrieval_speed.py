@@ -27,8 +27,9 @@ Methods, all on faiss flat (exact) scans; the rerank scores each query's candida
 
 For each method the shortlist is the smallest of 100, 141, 200, 283, ..., 25,600 (steps of sqrt 2) whose top 10
 keeps >= 99 % of the exact search's (recall@10 against full search, over all queries); then that funnel is timed.
-Timing: the queries go in batches (``--batches``), every method on the same batches in one process, one after
-the other; best of ``--repeats`` passes. Run by hand; results go into benchmarks/README.md.
+Timing: the queries go in whole batches (``--batches``), every method on the same batches in one process, one
+after the other; best of faiss's BLAS and non-BLAS scan paths (see ``best_qps``) and of ``--repeats`` passes.
+Run by hand; results go into benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -79,28 +80,38 @@ def through_head(model, base_model, base_embeddings: np.ndarray) -> np.ndarray:
     return features["sentence_embedding"].numpy()
 
 
-def docstring_embeddings(n_queries: int, n_corpus: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
-    """{model: (queries, corpus)} embeddings of held-out and corpus docstring sentences, and the pool size."""
+def load_models(names: list[str]) -> dict:
+    """The tutorial's ``matryoshka`` / ``standard`` models, or any hub id or local model folder."""
+    tutorial = tutorial_models() if {"matryoshka", "standard"} & set(names) else {}
+    return {name: tutorial[name] if name in tutorial else load_model(name) for name in names}
+
+
+def _cached(name: str, texts: list[str], compute) -> np.ndarray:
     import hashlib
 
+    key = hashlib.sha256("\n".join([name, *texts]).encode()).hexdigest()[:16]
+    path = cache_dir() / "benchmarks" / f"docstrings-{key}.npy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, compute().astype(np.float32))
+    return np.load(path)
+
+
+def docstring_embeddings(models: dict, n_queries: int, n_corpus: int) -> tuple[dict, int]:
+    """{model: (queries, corpus)} embeddings of held-out and corpus docstring sentences, and the pool size."""
     from docstring_corpus import docstring_sentences
 
     sentences = docstring_sentences()
     texts = sentences[:n_queries + n_corpus]
     base = load_model(device="cpu")
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    path = cache_dir() / "benchmarks" / f"docstrings-{key}.npy"
-    if path.exists():
-        base_embeddings = np.load(path)
-    else:
-        base_embeddings = encode(base, texts, batch_size=128).astype(np.float32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, base_embeddings)
     out = {}
-    for name, model in tutorial_models().items():
-        emb = through_head(model, base, base_embeddings)
-        check = texts[:64]
-        assert np.abs(emb[:64] - encode(model, check)).max() < 1e-4, "head output differs from model.encode"
+    for name, model in models.items():
+        if name in ("matryoshka", "standard"):  # the packaged encoder + a trained head: encode once, run the head
+            base_embeddings = _cached("packaged", texts, lambda: encode(base, texts, batch_size=128))
+            emb = through_head(model, base, base_embeddings)
+            assert np.abs(emb[:64] - encode(model, texts[:64])).max() < 1e-4, "head output differs from encode"
+        else:
+            emb = _cached(name, texts, lambda model=model: encode(model, texts, batch_size=128))
         out[name] = (emb[:n_queries], emb[n_queries:])
     return out, len(sentences)
 
@@ -117,12 +128,26 @@ def methods(full: int) -> dict[str, tuple[bool, object]]:
 
 
 def best_qps(index: FunnelIndex, queries: np.ndarray, stages, binary: bool, batch: int, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(0, len(queries), batch):
-            index.search(queries[i:i + batch], stages, binary_first=binary)
-        best = min(best, time.perf_counter() - start)
+    """Queries/s over whole batches, best of ``repeats`` passes and of faiss's two flat-scan paths.
+
+    faiss scores a batch with one BLAS matrix product only when queries x dim >= 128,000
+    (``faiss.cvar.distance_compute_blas_threshold``), else with its own SIMD loop; which is faster depends on the
+    batch, the dim and k, so every method gets the faster of the two.
+    """
+    import faiss
+
+    queries = queries[:len(queries) // batch * batch]
+    default, best = faiss.cvar.distance_compute_blas_threshold, float("inf")
+    try:
+        for threshold in (default, 1):
+            faiss.cvar.distance_compute_blas_threshold = threshold
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for i in range(0, len(queries), batch):
+                    index.search(queries[i:i + batch], stages, binary_first=binary)
+                best = min(best, time.perf_counter() - start)
+    finally:
+        faiss.cvar.distance_compute_blas_threshold = default
     return len(queries) / best
 
 
@@ -160,7 +185,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", choices=["gaussian", "docstrings"], default="gaussian")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
-    parser.add_argument("--models", nargs="+", choices=["matryoshka", "standard"], default=["matryoshka", "standard"])
+    parser.add_argument("--models", nargs="+", default=["matryoshka", "standard"],
+                        help="the tutorial's 'matryoshka' and 'standard' models, or any hub id / local model folder")
     parser.add_argument("--batches", nargs="+", type=int, default=[20, 385], help="queries per search call")
     parser.add_argument("--queries", type=int, default=1000, help="held-out docstring sentences used as queries")
     parser.add_argument("--repeats", type=int, default=2)
@@ -170,14 +196,15 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU threads, "
           f"faiss {faiss.__version__} ({faiss.omp_get_max_threads()} threads)")
+    models = load_models(args.models)
     if args.corpus == "docstrings":
-        embedded, pool = docstring_embeddings(args.queries, max(args.sizes))
+        embedded, pool = docstring_embeddings(models, args.queries, max(args.sizes))
         print(f"vectors: all real — {pool:,} distinct docstring sentences; {args.queries:,} held out as queries, "
               f"the next {max(args.sizes):,} (or as many as there are) as the corpus")
     else:
         data = load_retrieval()
         embedded = {name: (encode(model, data.queries["text"]), encode(model, data.corpus["text"]))
-                    for name, model in tutorial_models().items()}
+                    for name, model in models.items()}
         print("vectors: 385 real queries and 2,310 real passages of each model, plus Gaussian distractors with the "
               "passages' mean/covariance")
     print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching recall@10 >= {TARGET} vs exact search\n")

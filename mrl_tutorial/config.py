@@ -124,8 +124,9 @@ def under_test() -> bool:
 
 
 def show_progress(n_items: int | None = None) -> bool:
-    """Whether to show a progress bar: for a person (never under test), and for ``n_items`` only from
-    :data:`LARGE_SET` items on (small sets finish before a bar is worth looking at).
+    """Whether to show a progress bar: for a person (never under test, nor after ``quiet()`` switched bars off,
+    nor with ``TQDM_DISABLE=1``), and for ``n_items`` only from :data:`LARGE_SET` items on (small sets finish
+    before a bar is worth looking at).
 
     Examples:
         >>> show_progress(10)  # a small set: never
@@ -135,7 +136,8 @@ def show_progress(n_items: int | None = None) -> bool:
     """
     if n_items is not None and (isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 0):
         raise ValueError(f"n_items must be a non-negative int or None, got {n_items!r}")
-    return not under_test() and (n_items is None or n_items >= LARGE_SET)
+    bars_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no", "off")
+    return not under_test() and not bars_off and (n_items is None or n_items >= LARGE_SET)
 
 
 def cache_dir() -> Path:

@@ -90,8 +90,8 @@ class _RecordingModel:
 
 
 def _as_a_person(monkeypatch):
-    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-    monkeypatch.delenv("MRL_TUTORIAL_QUIET", raising=False)
+    for name in ("PYTEST_CURRENT_TEST", "MRL_TUTORIAL_QUIET", "TQDM_DISABLE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_show_progress_only_for_a_person_and_a_large_set(monkeypatch):
@@ -101,6 +101,9 @@ def test_show_progress_only_for_a_person_and_a_large_set(monkeypatch):
     _as_a_person(monkeypatch)
     assert show_progress(LARGE_SET) and show_progress() and not show_progress(LARGE_SET - 1)
     monkeypatch.setenv("MRL_TUTORIAL_QUIET", "1")
+    assert not show_progress(LARGE_SET)
+    monkeypatch.delenv("MRL_TUTORIAL_QUIET")
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # what quiet() sets: `mrl-tutorial report --quiet`
     assert not show_progress(LARGE_SET)
     for bad in (-1, 2.5, True, "10"):
         with pytest.raises(ValueError, match="n_items must be a non-negative int"):
