@@ -14,7 +14,7 @@ class FakeModel:
     def __init__(self, table: dict[str, list[float]]):
         self.table = table
 
-    def encode(self, texts, batch_size=64):
+    def encode(self, texts, batch_size=64, **kwargs):  # convert_to_numpy, show_progress_bar, ... as in ST
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
