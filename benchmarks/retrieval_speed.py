@@ -103,11 +103,13 @@ def docstring_embeddings(models: dict, n_queries: int, n_corpus: int) -> tuple[d
 
     sentences = docstring_sentences()
     texts = sentences[:n_queries + n_corpus]
-    base = load_model(device="cpu")
+    base = base_embeddings = None
     out = {}
     for name, model in models.items():
         if name in ("matryoshka", "standard"):  # the packaged encoder + a trained head: encode once, run the head
-            base_embeddings = _cached("packaged", texts, lambda: encode(base, texts, batch_size=128))
+            if base is None:
+                base = load_model(device="cpu")
+                base_embeddings = _cached("packaged", texts, lambda base=base: encode(base, texts, batch_size=128))
             emb = through_head(model, base, base_embeddings)
             assert np.abs(emb[:64] - encode(model, texts[:64])).max() < 1e-4, "head output differs from encode"
         else:
@@ -152,9 +154,7 @@ def best_qps(index: FunnelIndex, queries: np.ndarray, stages, binary: bool, batc
 
 
 def smallest(index: FunnelIndex, queries: np.ndarray, reference: np.ndarray, binary: bool, plan) -> tuple[int, float]:
-    for k in LADDER:
-        if k > index.n:
-            break
+    for k in [k for k in LADDER if k <= index.n] or [index.n]:  # a corpus smaller than the ladder: all of it
         recall = overlap_at_k(index.search(queries, plan(k), binary_first=binary)[0], reference)
         if recall >= TARGET:
             return k, recall

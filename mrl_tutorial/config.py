@@ -33,9 +33,12 @@ __all__ = ["Settings", "settings", "set_seed", "quiet", "under_test", "show_prog
 LARGE_SET = 1000
 
 
+_OFF = ("", "0", "false", "no", "off")
+
+
 def _flag(name: str) -> bool:
     value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if value in _OFF:
         return False
     if value in ("1", "true", "yes", "on"):
         return True
@@ -136,7 +139,7 @@ def show_progress(n_items: int | None = None) -> bool:
     """
     if n_items is not None and (isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 0):
         raise ValueError(f"n_items must be a non-negative int or None, got {n_items!r}")
-    bars_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no", "off")
+    bars_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in _OFF  # tqdm's own switch: never raise
     return not under_test() and not bars_off and (n_items is None or n_items >= LARGE_SET)
 
 

@@ -55,9 +55,7 @@ def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64, progress
         ((3, 384), True)
     """
     texts = list(texts)
-    if not texts:
-        raise ValueError("texts must hold at least one text")
-    unique = list(dict.fromkeys(texts))
+    unique = list(dict.fromkeys(texts))  # encode() refuses an empty list
     vectors = encode(model, unique, batch_size=batch_size, progress=progress)
     row = {t: i for i, t in enumerate(unique)}
     return vectors[[row[t] for t in texts]]
