@@ -4,7 +4,7 @@ standard and Matryoshka models, on the bundled STS test split and on SICK test.
     python benchmarks/truncation_sick.py --sick PATH/sick.tsv
 
 SICK is not shipped (its licence forbids it): pass a local ``sick.tsv`` (columns split, relatedness_score,
-sentence_A, sentence_B). PCA is fitted twice: on the bundled retrieval corpus (what notebook 04 does) and on
+sentence_A, sentence_B). PCA is fitted twice: on the bundled retrieval corpus (what notebook 05 does) and on
 SICK's own train sentences (in-domain). Prints Spearman x100 at 8 … 384 dims. Run by hand.
 """
 

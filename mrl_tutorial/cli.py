@@ -2,6 +2,8 @@
 
 - ``mrl-tutorial report --out DIR`` trains or loads the tutorial's models, prints the every-dimension table
   and the funnel table, and writes the README's two figures (see :mod:`mrl_tutorial.report`).
+- ``mrl-tutorial adapt`` fits a label-free Matryoshka adaptor (:mod:`mrl_tutorial.adaptor`) on any frozen model
+  from the user's texts and saves an ordinary sentence-transformers model folder.
 - ``mrl-tutorial train`` runs :func:`mrl_tutorial.training.train` at any scale, e.g. the blog's setting on
   a GPU (also under ``accelerate launch -m mrl_tutorial.cli train ...`` or ``torchrun``, which the
   sentence-transformers trainer supports).
@@ -46,6 +48,29 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adapt(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, adapt, bundled_texts, read_texts
+    from mrl_tutorial.config import quiet
+
+    if Path(args.output).expanduser().exists():  # before any file is read or model loaded
+        raise ValueError(f"--output {args.output} already exists; choose a new folder")
+    quiet(progress_bars=not args.quiet)
+    changes = {name: getattr(args, name) for name in ("kind", "init", "steps", "batch_size", "lr", "k", "seed")
+               if getattr(args, name) is not None}
+    if args.dims:
+        from mrl_tutorial.training import parse_dims
+
+        changes["matryoshka_dims"] = parse_dims(args.dims)
+    recipe = TUTORIAL_ADAPTOR.replace(**changes)
+    texts = read_texts(args.texts) if args.texts else bundled_texts()
+    print(f"fitting a {recipe.kind} adaptor on {len(set(texts))} distinct texts: {recipe}")
+    adapt(args.model, texts, recipe, output_dir=args.output, device=args.device, progress=not args.quiet)
+    print(f"saved to {args.output}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from mrl_tutorial.config import quiet, set_seed
     from mrl_tutorial.report import run_report
@@ -81,6 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    a = commands.add_parser("adapt", help="fit a label-free Matryoshka adaptor on a frozen model")
+    a.add_argument("--model", default=None, help="hub id or local folder (default: packaged all-MiniLM-L6-v2)")
+    a.add_argument("--texts", default=None,
+                   help="a .txt file (one text a line) or a CSV/TSV/JSONL file with a 'text' column "
+                        "(default: the bundled texts)")
+    a.add_argument("--output", required=True, help="folder to save the adapted model to (must not exist)")
+    a.add_argument("--kind", choices=["orthogonal", "residual"], default=None, help="default: orthogonal")
+    a.add_argument("--init", choices=["pca", "identity"], default=None, help="start map (default: pca)")
+    a.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
+    a.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the tutorial recipe's)")
+    a.add_argument("--batch-size", type=int, default=None)
+    a.add_argument("--lr", type=float, default=None)
+    a.add_argument("--k", type=int, default=None, help="nearest neighbours in the top-k term")
+    a.add_argument("--seed", type=int, default=None)
+    a.add_argument("--device", default=None, help="where the encoder runs (default: a GPU if there is one)")
+    a.add_argument("--quiet", action="store_true", help="no progress bars")
+
     r = commands.add_parser("report", help="print the headline tables and write the README figures")
     r.add_argument("--out", required=True, help="folder for the PNG figures")
     r.add_argument("--max-queries", type=int, default=None, help="use only the first N queries (quick run)")
@@ -90,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return _report(args) if args.command == "report" else _train(args)
+        return {"report": _report, "adapt": _adapt, "train": _train}[args.command](args)
     except ValueError as error:
         print(f"mrl-tutorial {args.command}: error: {error}", file=sys.stderr)
         return 2

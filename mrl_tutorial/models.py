@@ -59,7 +59,7 @@ def load_model(
             ``"sentence-transformers/all-mpnet-base-v2"`` (needs a network, or the model in the local
             hub cache).
         truncate_dim: passed to ``SentenceTransformer``: ``encode`` then keeps the first ``truncate_dim``
-            coordinates. It does **not** re-normalize them (notebook 04 shows why that matters).
+            coordinates. It does **not** re-normalize them (notebook 05 shows why that matters).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, or ``None`` for a GPU when there is one.
         trust_remote_code: off unless you trust the model's repository to run code on your machine.
 

@@ -1,4 +1,4 @@
-"""Notebook 05 — shortlist-then-rerank ("funnel") search with Matryoshka prefixes.
+"""Notebook 06 — shortlist-then-rerank ("funnel") search with Matryoshka prefixes.
 
 Search the whole corpus with a short prefix, keep a shortlist, and rerank only the shortlist with longer
 prefixes up to the full vector. Cost: one cheap pass over everything plus a few exact scores.

@@ -1,4 +1,4 @@
-"""Notebook 04 — truncation with re-normalization, and evaluation at every dimension.
+"""Notebook 05 — truncation with re-normalization, and evaluation at every dimension.
 
 Encode once, then slice: the first ``d`` coordinates of an embedding *are* the ``d``-dimensional
 embedding of a Matryoshka model, so evaluating 384 dimensions costs one encoding, not 384.

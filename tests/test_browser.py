@@ -1,4 +1,4 @@
-"""JupyterLab in a real headless browser: run notebook 05 through the UI, check that no cell fails, that encoding
+"""JupyterLab in a real headless browser: run notebook 06 through the UI, check that no cell fails, that encoding
 the corpus shows a progress bar (the kernel runs as a person's would, not under test), that the dimension
 explorer renders, and that moving its slider changes what it shows.
 
@@ -27,7 +27,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "05_retrieval.ipynb"
+NOTEBOOK = "06_retrieval.ipynb"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -26,7 +26,7 @@ def test_local_folder_round_trip(model, tmp_path):
 
 
 def test_truncate_dim_is_passed_through():
-    """truncate_dim=64 → 64-dim output (not re-normalized: notebook 04's lesson)."""
+    """truncate_dim=64 → 64-dim output (not re-normalized: notebook 05's lesson)."""
     small = load_model(truncate_dim=64, device="cpu")
     emb = small.encode(["One sentence."])
     assert emb.shape == (1, 64)

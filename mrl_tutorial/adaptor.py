@@ -1,0 +1,604 @@
+"""Notebook 04 — a label-free Matryoshka adaptor for a frozen embedding model.
+
+Most practitioners already have an embedding model and cannot (or need not) fine-tune it. The
+Matryoshka-Adaptor keeps the encoder frozen and learns a small map ``f`` on its embeddings ``e`` so that every
+prefix of ``f(e)`` keeps the *full* vector's similarity structure. It needs no labels, only the user's texts.
+Summed over the prefix sizes ``m`` (cosines of the re-normalized prefix ``f(e)[:m]``):
+
+- **pairwise**: mean over the pairs ``(i, j)`` of a batch of ``|cos(e_i, e_j) - cos(f(e_i)[:m], f(e_j)[:m])|``;
+- **top-k**: the same term over each row's ``k`` nearest full-dim neighbours in the batch (the pairs a search
+  must get right);
+- **reconstruction** (only for the residual map, which can drift): ``beta * mean |f(e) - e|``.
+
+An optional **supervised** stage adds a ranking loss on labelled data at every prefix (in-batch-negatives
+ranking on triplets, CoSENT on scored pairs), with the label-free terms kept as a regularizer.
+
+Two kinds of map:
+
+- ``"orthogonal"`` (the default): a 384 x 384 rotation (``torch.nn.utils.parametrizations.orthogonal``, Cayley
+  map), started at the PCA rotation of the fitting texts. A rotation leaves every full-dim cosine unchanged,
+  so the full-dim model *is* the original model — by construction, not by tuning — and only what each prefix
+  keeps changes. Saved as one bias-free ``Dense`` module.
+- ``"residual"``: the paper's ``e + g(e)`` with ``g`` a one-layer ``tanh`` map started at zero, after the same
+  start rotation: two ``Dense`` modules (the second with ``use_residual=True``). Full-dim cosines may move,
+  so the reconstruction term holds them.
+
+Why the plain-torch loss and not sentence-transformers' own losses: ``MatryoshkaLoss`` around
+``CoSENTLoss`` / ``CosineSimilarityLoss`` on pairs scored by the frozen model's full-dim cosine expresses the
+pairwise term natively, and ``benchmarks/adaptor_sick.py`` runs it (through :func:`~mrl_tutorial.training.train`
+with a frozen encoder). It trains an unconstrained head through the tokenizer and trainer, so full-dim scores
+drift, and it cannot express the top-k term over a batch or an orthogonal constraint; measured on SICK it was
+below the plain-torch orthogonal adaptor at every dim (table in ``benchmarks/README.md``). The plain-torch
+loss runs on cached embeddings: the encoder runs once per distinct text, then each step is a few small
+matrix products, seconds on a CPU.
+
+References:
+    Yoon et al., "Matryoshka-Adaptor: Unsupervised and Supervised Tuning for Smaller Embedding Dimensions",
+    EMNLP 2024, arXiv 2407.20243.
+    Kusupati et al., "Matryoshka Representation Learning", NeurIPS 2022, arXiv 2205.13147.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
+
+__all__ = [
+    "AdaptorRecipe",
+    "TUTORIAL_ADAPTOR",
+    "pairwise_loss",
+    "topk_loss",
+    "reconstruction_loss",
+    "adaptor_loss",
+    "MatryoshkaAdaptor",
+    "fit_adaptor",
+    "adapt",
+    "adapted_model",
+    "bundled_texts",
+    "read_texts",
+    "tutorial_adaptor",
+]
+
+
+def _positive_int(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _positive_float(name: str, value, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        allowed = "a finite number >= 0" if allow_zero else "a finite number > 0"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class AdaptorRecipe:
+    """Everything that decides an adaptor fit (and the cache key of :func:`tutorial_adaptor`).
+
+    ``matryoshka_dims=None`` means :func:`~mrl_tutorial.nested_loss.matryoshka_dims` of the model's dim.
+    ``supervised_steps=0`` skips the supervised stage.
+
+    Examples:
+        >>> AdaptorRecipe(kind="rotation")
+        Traceback (most recent call last):
+        ...
+        ValueError: kind must be 'orthogonal' or 'residual', got 'rotation'
+    """
+
+    kind: Literal["orthogonal", "residual"] = "orthogonal"
+    init: Literal["pca", "identity"] = "pca"
+    matryoshka_dims: tuple[int, ...] | None = None
+    matryoshka_weights: tuple[float, ...] | None = None
+    steps: int = 300
+    batch_size: int = 256
+    lr: float = 3e-3
+    k: int = 10
+    pairwise_weight: float = 1.0
+    topk_weight: float = 1.0
+    reconstruction_weight: float = 1.0  # residual kind only
+    supervised_steps: int = 0
+    supervised_lr: float = 1e-3
+    supervised_batch_size: int = 64
+    seed: int = 12
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("orthogonal", "residual"):
+            raise ValueError(f"kind must be 'orthogonal' or 'residual', got {self.kind!r}")
+        if self.init not in ("pca", "identity"):
+            raise ValueError(f"init must be 'pca' or 'identity', got {self.init!r}")
+        _positive_int("steps", self.steps)
+        _positive_int("batch_size", self.batch_size, 2)
+        _positive_int("k", self.k)
+        if self.k >= self.batch_size:
+            raise ValueError(f"k must be smaller than batch_size ({self.batch_size}): each row's k nearest "
+                             f"neighbours are found in its batch, got k={self.k}")
+        _positive_int("supervised_steps", self.supervised_steps, 0)
+        _positive_int("supervised_batch_size", self.supervised_batch_size, 2)
+        _positive_int("seed", self.seed, 0)
+        for name in ("lr", "supervised_lr"):
+            _positive_float(name, getattr(self, name))
+        for name in ("pairwise_weight", "topk_weight", "reconstruction_weight"):
+            _positive_float(name, getattr(self, name), allow_zero=True)
+        if self.pairwise_weight == 0 and self.topk_weight == 0:
+            raise ValueError("pairwise_weight and topk_weight cannot both be 0: nothing would be learned")
+
+    def replace(self, **changes) -> AdaptorRecipe:
+        """A copy with some fields changed (and checked again)."""
+        return dataclasses.replace(self, **changes)
+
+
+#: The recipe the tutorial uses, chosen on SICK by ``benchmarks/adaptor_sick.py`` (table in benchmarks/README.md).
+TUTORIAL_ADAPTOR = AdaptorRecipe()
+
+
+# --- the loss terms -------------------------------------------------------------------------------------------
+
+
+def _check_pair(original: Tensor, adapted: Tensor) -> None:
+    if original.ndim != 2 or adapted.shape != original.shape:
+        raise ValueError(f"original and adapted must be (n, d) with the same shape, got {tuple(original.shape)} "
+                         f"and {tuple(adapted.shape)}")
+    if original.shape[0] < 2:
+        raise ValueError(f"the similarity terms need at least 2 rows, got {original.shape[0]}")
+
+
+def _cosines(x: Tensor, dim: int | None = None) -> Tensor:
+    unit = F.normalize(x if dim is None else x[:, :dim], dim=-1)
+    return unit @ unit.T
+
+
+def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
+                  weights: Sequence[float] | None = None) -> Tensor:
+    """Sum over ``dims`` of the mean over pairs ``i != j`` of ``|cos(e_i, e_j) - cos(f_i[:m], f_j[:m])|``.
+
+    Args:
+        original: ``(n, d)`` embeddings of the frozen model (the target similarities, full dim).
+        adapted: ``(n, d)`` the adaptor's output for the same rows.
+        dims: prefix sizes ``m``; weights: one per dim (default all 1).
+
+    Examples:
+        >>> e = torch.tensor([[1.0, 0.0], [0.0, 1.0]]); f = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+        >>> round(pairwise_loss(e, f, [2, 1]).item(), 4)  # |0 - 0.7071| + |0 - 1|
+        1.7071
+    """
+    _check_pair(original, adapted)
+    weights = validate_weights(weights, len(dims))
+    n = original.shape[0]
+    target = _cosines(original)
+    total = adapted.new_zeros(())
+    for dim, weight in zip(dims, weights, strict=True):
+        # the diagonal is 1 - 1 = 0 on both sides, so the full sum over i != j needs no mask
+        total = total + weight * (target - _cosines(adapted, dim)).abs().sum() / (n * (n - 1))
+    return total
+
+
+def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 10,
+              weights: Sequence[float] | None = None) -> Tensor:
+    """Like :func:`pairwise_loss`, over each row's ``k`` nearest full-dim neighbours (itself excluded) only.
+
+    Examples:
+        >>> e = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+        >>> bool(topk_loss(e, e, [2, 1], k=1) >= 0), round(topk_loss(e, e, [2], k=2).item(), 6)
+        (True, 0.0)
+    """
+    _check_pair(original, adapted)
+    n = original.shape[0]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n:
+        raise ValueError(f"k must be an int in [1, {n - 1}] (fewer than the rows of the batch), got {k!r}")
+    weights = validate_weights(weights, len(dims))
+    target = _cosines(original)
+    neighbours = (target - 3.0 * torch.eye(n, dtype=target.dtype, device=target.device)).topk(k, dim=1).indices
+    wanted = torch.gather(target, 1, neighbours)
+    total = adapted.new_zeros(())
+    for dim, weight in zip(dims, weights, strict=True):
+        total = total + weight * (wanted - torch.gather(_cosines(adapted, dim), 1, neighbours)).abs().mean()
+    return total
+
+
+def reconstruction_loss(original: Tensor, adapted: Tensor) -> Tensor:
+    """``mean |f(e) - e|`` over every coordinate: keeps a free map near its start.
+
+    Examples:
+        >>> reconstruction_loss(torch.zeros(2, 2), torch.tensor([[1.0, 0.0], [0.0, -3.0]])).item()
+        1.0
+    """
+    if adapted.shape != original.shape:
+        raise ValueError(f"original and adapted must have the same shape, got {tuple(original.shape)} and "
+                         f"{tuple(adapted.shape)}")
+    return (adapted - original).abs().mean()
+
+
+def adaptor_loss(original: Tensor, adapted: Tensor, recipe: AdaptorRecipe, dims: Sequence[int],
+                 start: Tensor | None = None) -> Tensor:
+    """The label-free loss of ``recipe``: weighted pairwise + top-k terms (+ reconstruction against ``start``).
+
+    ``start`` is where the reconstruction term pulls the map to (the start rotation's output); it is used only
+    for the residual kind.
+    """
+    weights = list(recipe.matryoshka_weights) if recipe.matryoshka_weights else None
+    loss = original.new_zeros(())
+    if recipe.pairwise_weight:
+        loss = loss + recipe.pairwise_weight * pairwise_loss(original, adapted, dims, weights)
+    if recipe.topk_weight:
+        loss = loss + recipe.topk_weight * topk_loss(original, adapted, dims, recipe.k, weights)
+    if recipe.kind == "residual" and recipe.reconstruction_weight and start is not None:
+        loss = loss + recipe.reconstruction_weight * reconstruction_loss(start, adapted)
+    return loss
+
+
+# --- the map ---------------------------------------------------------------------------------------------------
+
+
+def _pca_rotation(embeddings: np.ndarray) -> np.ndarray:
+    from mrl_tutorial.truncation import PCARotation
+
+    return PCARotation().fit(embeddings).components_
+
+
+class MatryoshkaAdaptor(nn.Module):
+    """``f(e)``: a rotation (``"orthogonal"``), or a start rotation plus ``tanh`` residual (``"residual"``).
+
+    Examples:
+        >>> m = MatryoshkaAdaptor(4, kind="orthogonal")
+        >>> x = torch.randn(3, 4)
+        >>> bool(torch.allclose(m(x) @ m(x).T, x @ x.T, atol=1e-5))  # a rotation keeps every inner product
+        True
+    """
+
+    def __init__(self, dim: int, *, kind: Literal["orthogonal", "residual"] = "orthogonal",
+                 start: np.ndarray | Tensor | None = None) -> None:
+        super().__init__()
+        dim = _positive_int("dim", dim)
+        if kind not in ("orthogonal", "residual"):
+            raise ValueError(f"kind must be 'orthogonal' or 'residual', got {kind!r}")
+        start = torch.eye(dim) if start is None else torch.as_tensor(np.asarray(start), dtype=torch.float32)
+        if tuple(start.shape) != (dim, dim):
+            raise ValueError(f"start must be a ({dim}, {dim}) matrix, got {tuple(start.shape)}")
+        if not torch.allclose(start @ start.T, torch.eye(dim), atol=1e-4):
+            raise ValueError("start must be an orthogonal matrix (rows of unit length, mutually orthogonal)")
+        self.kind = kind
+        self.dim = dim
+        rotation = nn.Linear(dim, dim, bias=False)
+        if kind == "orthogonal":
+            self.rotation = nn.utils.parametrizations.orthogonal(rotation, orthogonal_map="cayley")
+            with torch.no_grad():
+                self.rotation.weight = start
+        else:
+            rotation.weight = nn.Parameter(start.clone(), requires_grad=False)
+            self.rotation = rotation
+            self.residual = nn.Linear(dim, dim)
+            nn.init.zeros_(self.residual.weight)
+            nn.init.zeros_(self.residual.bias)
+
+    def start(self, e: Tensor) -> Tensor:
+        """The start rotation's output (what the residual map is pulled back to)."""
+        return self.rotation(e)
+
+    def forward(self, e: Tensor) -> Tensor:
+        x = self.rotation(e)
+        if self.kind == "residual":
+            x = x + torch.tanh(self.residual(x))
+        return x
+
+    def to_modules(self) -> list[nn.Module]:
+        """The map as sentence-transformers ``Dense`` modules (weights copied), ready to append to a model."""
+        from sentence_transformers.base.modules import Dense
+
+        with torch.no_grad():
+            weight = self.rotation.weight.detach().clone()
+            modules = [Dense(self.dim, self.dim, bias=False, activation_function=None, init_weight=weight)]
+            if self.kind == "residual":
+                modules.append(Dense(self.dim, self.dim, bias=True, activation_function=nn.Tanh(),
+                                     init_weight=self.residual.weight.detach().clone(),
+                                     init_bias=self.residual.bias.detach().clone(), use_residual=True))
+        return modules
+
+
+# --- fitting ---------------------------------------------------------------------------------------------------
+
+
+def _finite_matrix(embeddings, name: str) -> np.ndarray:
+    from mrl_tutorial.embeddings import as_matrix
+
+    return as_matrix(embeddings, name)
+
+
+def _supervised_terms(adaptor: MatryoshkaAdaptor, batch: list[Tensor], scores: Tensor | None,
+                      dims: Sequence[int]) -> Tensor:
+    """In-batch-negatives ranking (triplets / pairs) or CoSENT (scored pairs), at every prefix."""
+    outs = [adaptor(x) for x in batch]
+    total = outs[0].new_zeros(())
+    for dim in dims:
+        units = [F.normalize(x[:, :dim], dim=-1) for x in outs]
+        if scores is None:  # MultipleNegativesRankingLoss: row i's positive is column i
+            logits = 20.0 * units[0] @ torch.cat(units[1:]).T
+            total = total + F.cross_entropy(logits, torch.arange(len(units[0])))
+        else:  # CoSENTLoss: a pair with a higher gold score must get the higher cosine
+            cos = 20.0 * (units[0] * units[1]).sum(-1)
+            diff = cos[None, :] - cos[:, None]
+            wrong = diff[scores[:, None] > scores[None, :]]
+            total = total + torch.logsumexp(torch.cat([diff.new_zeros(1), wrong]), 0)
+    return total
+
+
+def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
+                supervised: tuple[Sequence[np.ndarray], np.ndarray | None] | None = None,
+                return_losses: bool = False):
+    """Fit a :class:`MatryoshkaAdaptor` on frozen embeddings ``(n, d)`` (no labels needed).
+
+    Args:
+        embeddings: the frozen model's embeddings of the fitting texts (one row per distinct text).
+        recipe: the :class:`AdaptorRecipe`.
+        supervised: for the supervised stage (``recipe.supervised_steps > 0``): ``([anchor, positive(,
+            negative)], None)`` embedding matrices of triplets or pairs, or ``([sentence1, sentence2], scores)``
+            for scored pairs.
+        return_losses: also return the label-free loss of each step.
+
+    Returns:
+        The adaptor in eval mode (and the list of losses with ``return_losses``).
+
+    Raises:
+        ValueError: fewer rows than ``recipe.batch_size`` (clipping would change what ``k`` means), dims out
+            of range, NaN or infinite embeddings, or a loss that stops being finite.
+
+    Examples:
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(64, 8)) * np.geomspace(1, 0.1, 8)
+        >>> a = fit_adaptor(x, AdaptorRecipe(steps=5, batch_size=32, k=4, matryoshka_dims=(8, 4, 2)))
+        >>> a(torch.ones(1, 8)).shape
+        torch.Size([1, 8])
+    """
+    x = _finite_matrix(embeddings, "embeddings")
+    n, full_dim = x.shape
+    if recipe.batch_size > n:
+        raise ValueError(f"batch_size must be at most the number of embeddings ({n}), got {recipe.batch_size}; "
+                         "pass more texts or a smaller batch_size")
+    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
+    validate_weights(recipe.matryoshka_weights, len(dims))
+    if recipe.supervised_steps and supervised is None:
+        raise ValueError("recipe.supervised_steps > 0 needs supervised=(embedding matrices, scores or None)")
+    sup = None
+    if supervised is not None:
+        columns, scores = supervised
+        columns = [torch.from_numpy(_finite_matrix(c, f"supervised column {i}")) for i, c in enumerate(columns)]
+        rows = {c.shape for c in columns}
+        if len(columns) < 2 or len(rows) != 1 or next(iter(rows))[1] != full_dim:
+            raise ValueError(f"supervised needs 2 or 3 matrices of the same shape (n, {full_dim}), got "
+                             f"{[tuple(c.shape) for c in columns]}")
+        if scores is not None:
+            scores = torch.as_tensor(np.asarray(scores, dtype=np.float32))
+            if len(columns) != 2 or scores.shape != (columns[0].shape[0],) or not torch.isfinite(scores).all():
+                raise ValueError("scored pairs need two matrices and one finite score per row")
+        if columns[0].shape[0] < recipe.supervised_batch_size:
+            raise ValueError(f"supervised_batch_size must be at most the number of labelled rows "
+                             f"({columns[0].shape[0]}), got {recipe.supervised_batch_size}")
+        sup = (columns, scores)
+
+    generator = torch.Generator().manual_seed(recipe.seed)
+    torch.manual_seed(recipe.seed)
+    start = _pca_rotation(x) if recipe.init == "pca" else np.eye(full_dim, dtype=np.float32)
+    adaptor = MatryoshkaAdaptor(full_dim, kind=recipe.kind, start=start)
+    data = torch.from_numpy(np.ascontiguousarray(x))
+    losses: list[float] = []
+
+    def label_free_step() -> Tensor:
+        rows = torch.randperm(n, generator=generator)[: recipe.batch_size]
+        e = data[rows]
+        start = adaptor.start(e).detach() if recipe.kind == "residual" else None
+        return adaptor_loss(e, adaptor(e), recipe, dims, start=start)
+
+    params = [p for p in adaptor.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=recipe.lr)
+    adaptor.train()
+    for step in range(recipe.steps):
+        loss = label_free_step()
+        if not torch.isfinite(loss):
+            raise ValueError(f"the adaptor loss became {loss.item()} at step {step}; lower lr (got {recipe.lr})")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    if sup is not None and recipe.supervised_steps:
+        columns, scores = sup
+        m = columns[0].shape[0]
+        optimizer = torch.optim.Adam(params, lr=recipe.supervised_lr)
+        for step in range(recipe.supervised_steps):
+            rows = torch.randperm(m, generator=generator)[: recipe.supervised_batch_size]
+            batch_scores = None if scores is None else scores[rows]
+            loss = _supervised_terms(adaptor, [c[rows] for c in columns], batch_scores, dims) + label_free_step()
+            if not torch.isfinite(loss):
+                raise ValueError(f"the supervised loss became {loss.item()} at step {step}; lower supervised_lr "
+                                 f"(got {recipe.supervised_lr})")
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    adaptor.eval()
+    return (adaptor, losses) if return_losses else adaptor
+
+
+# --- on a SentenceTransformer ---------------------------------------------------------------------------------
+
+
+def adapted_model(model, adaptor: MatryoshkaAdaptor):
+    """A copy of ``model`` with the adaptor appended as ``Dense`` modules (+ ``Normalize``): an ordinary
+    ``SentenceTransformer`` that saves with ``save()`` and reloads with ``SentenceTransformer(path)``."""
+    import copy
+
+    from sentence_transformers.base.modules import Normalize
+
+    if model.get_embedding_dimension() != adaptor.dim:
+        raise ValueError(f"the adaptor has dim {adaptor.dim} but the model has dim {model.get_embedding_dimension()}")
+    out = copy.deepcopy(model)
+    if not isinstance(out[-1], Normalize):
+        out.append(Normalize())  # the adaptor was fitted on unit vectors, as encode_unique returns them
+    for module in adaptor.to_modules():
+        out.append(module.to(out.device))
+    out.append(Normalize())
+    out.eval()
+    return out
+
+
+def _supervised_embeddings(model, data) -> tuple[list[np.ndarray], np.ndarray | None]:
+    from mrl_tutorial.embeddings import encode_unique
+
+    names = data.column_names
+    if {"sentence1", "sentence2", "score"} <= set(names):
+        return ([encode_unique(model, data[c]) for c in ("sentence1", "sentence2")],
+                np.asarray(data["score"], dtype=np.float32))
+    if {"anchor", "positive"} <= set(names):
+        return [encode_unique(model, data[c]) for c in ("anchor", "positive", "negative") if c in names], None
+    raise ValueError(f"supervised data needs columns anchor, positive[, negative] or sentence1, sentence2, score; "
+                     f"it has {names}")
+
+
+def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
+          supervised=None, output_dir: str | os.PathLike | None = None, overwrite: bool = False,
+          device: str | None = None, progress: bool | None = None):
+    """Fit a Matryoshka adaptor on a frozen model from a list of texts, and return the adapted model.
+
+    Args:
+        model: a ``SentenceTransformer`` (copied, never changed), a hub id or local folder, or ``None`` for the
+            packaged all-MiniLM-L6-v2.
+        texts: the fitting texts, no labels (default: :func:`bundled_texts`); duplicates are encoded once.
+        recipe: the :class:`AdaptorRecipe`; with ``supervised_steps > 0`` pass ``supervised``.
+        supervised: a ``datasets.Dataset`` of triplets (``anchor, positive[, negative]``) or scored pairs
+            (``sentence1, sentence2, score``) for the supervised stage.
+        output_dir: where to save the adapted model; without ``overwrite`` an existing path raises before any
+            work.
+        device: where the encoder runs (``None``: a GPU when there is one).
+        progress: the encoding progress bar (default: for a person, from 1,000 texts).
+
+    Returns:
+        The adapted ``SentenceTransformer`` (base modules + ``Dense`` head + ``Normalize``), in eval mode.
+
+    Examples:
+        >>> m = adapt(texts=[f"note number {i} about tea" for i in range(40)],
+        ...           recipe=AdaptorRecipe(steps=3, batch_size=16, k=3), device="cpu")
+        >>> m.encode(["a cup of tea"]).shape, type(m[-2]).__name__
+        ((1, 384), 'Dense')
+    """
+    from sentence_transformers import SentenceTransformer
+
+    from mrl_tutorial.embeddings import encode
+    from mrl_tutorial.models import load_model, resolve_device
+    from mrl_tutorial.training import save_model
+
+    if output_dir is not None and Path(output_dir).expanduser().exists() and not overwrite:
+        raise ValueError(f"{Path(output_dir).expanduser().resolve()} already exists; pass overwrite=True to "
+                         "replace it")
+    if texts is None:
+        texts = bundled_texts()
+    if isinstance(texts, str):
+        raise ValueError("texts must be a list of strings, not one string")
+    texts = list(dict.fromkeys(texts))
+    bad = [t for t in texts if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise ValueError(f"texts must be non-empty strings, got {bad[0]!r}")
+    if len(texts) < recipe.batch_size:
+        raise ValueError(f"need at least batch_size={recipe.batch_size} distinct texts, got {len(texts)}; pass "
+                         "more texts or a recipe with a smaller batch_size")
+    if recipe.supervised_steps and supervised is None:
+        raise ValueError("recipe.supervised_steps > 0 needs supervised= (triplets or scored pairs)")
+    device = resolve_device(device)
+    if not isinstance(model, SentenceTransformer):
+        model = load_model(model, device=device)
+    embeddings = encode(model, texts, progress=progress, normalize_embeddings=True)
+    sup = _supervised_embeddings(model, supervised) if supervised is not None else None
+    adaptor = fit_adaptor(embeddings, recipe, supervised=sup)
+    out = adapted_model(model, adaptor)
+    if output_dir is not None:
+        save_model(out, output_dir, overwrite=overwrite)
+    return out
+
+
+# --- texts -----------------------------------------------------------------------------------------------------
+
+
+def bundled_texts() -> list[str]:
+    """The distinct texts of the bundled data a user would fit on (no labels used): the STS *train* sentences,
+    the training triplets and the retrieval passages. Test sentences and queries are left out.
+
+    Examples:
+        >>> texts = bundled_texts()
+        >>> len(texts) == len(set(texts)) > 5000
+        True
+    """
+    from mrl_tutorial.data import load_pairs, load_retrieval, load_sts
+
+    sts, triplets = load_sts(split="train"), load_pairs()
+    columns = [sts["sentence1"], sts["sentence2"], *(triplets[c] for c in ("anchor", "positive", "negative")),
+               load_retrieval().corpus["text"]]
+    return list(dict.fromkeys(t for column in columns for t in column))
+
+
+def read_texts(path: str | os.PathLike) -> list[str]:
+    """Texts from a ``.txt`` file (one a line, blank lines skipped) or a CSV/TSV/JSONL file with a ``text`` column.
+
+    Raises:
+        ValueError: a missing file, a folder, another suffix, no ``text`` column, or no text at all.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ValueError(f"texts file {path} does not exist")
+    if path.is_dir():
+        raise ValueError(f"texts must be a file, but {path} is a folder")
+    if path.suffix.lower() == ".txt":
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        texts = [line.strip() for line in lines if line.strip()]
+    else:
+        from mrl_tutorial.data import _read_table
+
+        rows = _read_table(path)
+        if "text" not in rows[0]:
+            raise ValueError(f"{path}: needs a 'text' column, has {sorted(rows[0])}")
+        texts = []
+        for number, row in enumerate(rows, start=1):
+            value = row.get("text")
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{path}: row {number} has no text (got {value!r})")
+            texts.append(value.strip())
+    if not texts:
+        raise ValueError(f"{path}: no texts found")
+    return texts
+
+
+def _fingerprint(recipe: AdaptorRecipe, model_name: str | None, texts: list[str]) -> str:
+    payload = json.dumps({"recipe": dataclasses.asdict(recipe), "model": model_name or "packaged-minilm",
+                          "texts": hashlib.sha256("\n".join(texts).encode()).hexdigest()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: str | None = None,
+                     texts: Sequence[str] | None = None, device: str | None = None, refit: bool = False):
+    """The tutorial's adapted model, fitted once on :func:`bundled_texts` and then loaded from the cache.
+
+    The cache folder (:func:`~mrl_tutorial.config.cache_dir`) is keyed by a hash of the recipe, the base model
+    and the texts.
+    """
+    from mrl_tutorial.config import cache_dir
+    from mrl_tutorial.models import load_model
+
+    texts = list(dict.fromkeys(texts if texts is not None else bundled_texts()))
+    folder = cache_dir() / f"adaptor-{_fingerprint(recipe, model_name, texts)}"
+    if folder.exists() and not refit:
+        return load_model(folder, device=device)
+    return adapt(model_name, texts, recipe, output_dir=folder, overwrite=True, device=device)

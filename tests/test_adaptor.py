@@ -1,0 +1,248 @@
+"""The Matryoshka adaptor: each loss term against a plain formula, the maps, fitting, saving, the CLI, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+
+from mrl_tutorial.adaptor import (
+    AdaptorRecipe,
+    MatryoshkaAdaptor,
+    adapt,
+    adaptor_loss,
+    fit_adaptor,
+    pairwise_loss,
+    read_texts,
+    reconstruction_loss,
+    topk_loss,
+)
+
+RNG = np.random.default_rng(0)
+# columns of falling scale, like real embeddings: PCA and prefixes mean something
+X = (RNG.normal(size=(96, 16)) * np.geomspace(1.0, 0.05, 16)).astype(np.float32)
+X /= np.linalg.norm(X, axis=1, keepdims=True)
+TINY = AdaptorRecipe(steps=40, batch_size=48, k=5, lr=1e-2, matryoshka_dims=(16, 8, 4, 2))
+TEXTS = [f"Report {i}: the {w} in the {p} was {c}." for i, (w, p, c) in enumerate(itertools.product(
+    ("kettle", "lamp", "river", "choir"), ("kitchen", "valley", "hall", "garden"), ("loud", "calm", "new")))]
+
+
+def _cos(u, v):
+    return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def test_pairwise_loss_equals_the_formula_on_a_tiny_batch():
+    """Mean over ordered pairs i != j of |cos(e_i, e_j) - cos(f_i[:m], f_j[:m])|, summed with weights over m."""
+    e, f = RNG.normal(size=(4, 3)), RNG.normal(size=(4, 3))
+    expected = 0.0
+    for dim, weight in ((3, 1.0), (2, 0.5)):
+        terms = [abs(_cos(e[i], e[j]) - _cos(f[i, :dim], f[j, :dim])) for i in range(4) for j in range(4) if i != j]
+        expected += weight * np.mean(terms)
+    got = pairwise_loss(torch.tensor(e), torch.tensor(f), [3, 2], [1.0, 0.5]).item()
+    assert math.isclose(got, expected, rel_tol=1e-6)
+
+
+def test_topk_loss_equals_the_formula_on_a_tiny_batch():
+    """The same term over each row's k nearest full-dim neighbours (itself excluded)."""
+    e, f = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 3))
+    expected = 0.0
+    for dim in (3, 1):
+        terms = []
+        for i in range(5):
+            others = sorted((j for j in range(5) if j != i), key=lambda j: -_cos(e[i], e[j]))[:2]
+            terms += [abs(_cos(e[i], e[j]) - _cos(f[i, :dim], f[j, :dim])) for j in others]
+        expected += np.mean(terms)
+    got = topk_loss(torch.tensor(e), torch.tensor(f), [3, 1], k=2).item()
+    assert math.isclose(got, expected, rel_tol=1e-6)
+
+
+def test_reconstruction_loss_is_the_mean_absolute_difference():
+    """beta * |f(e) - e| with beta applied by the caller: here the plain mean."""
+    e, f = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    assert math.isclose(reconstruction_loss(torch.tensor(e), torch.tensor(f)).item(), np.abs(f - e).mean(),
+                        rel_tol=1e-6)
+
+
+def test_adaptor_loss_is_zero_for_a_perfect_map():
+    """When every prefix already has the full vector's cosines (here: the full dim only), nothing is learned."""
+    e = F.normalize(torch.tensor(X[:8]), dim=-1)
+    assert adaptor_loss(e, e.clone(), AdaptorRecipe(k=3), [16]).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_orthogonal_fit_keeps_full_dim_cosines_to_1e5():
+    """A rotation cannot change a full-dim cosine, however it was trained."""
+    adaptor = fit_adaptor(X, TINY)
+    with torch.no_grad():
+        out = adaptor(torch.tensor(X)).numpy()
+    np.testing.assert_allclose(out @ out.T, X @ X.T, atol=1e-5)
+
+
+def test_fit_brings_prefix_cosines_closer_to_full_dim_ones():
+    """The point of the adaptor: the short prefix of f(e) mimics the full e better than e's own prefix."""
+    backwards = np.ascontiguousarray(X[:, ::-1])  # the informative coordinates last: a bad prefix
+
+    def prefix_error(z, dim=4):
+        p = z[:, :dim] / np.linalg.norm(z[:, :dim], axis=1, keepdims=True)
+        return np.abs(p @ p.T - backwards @ backwards.T).mean()
+
+    adaptor = fit_adaptor(backwards, TINY.replace(init="identity"))
+    with torch.no_grad():
+        out = adaptor(torch.tensor(backwards)).numpy()
+    assert prefix_error(out) < 0.8 * prefix_error(backwards)
+
+
+def test_residual_map_starts_as_its_start_rotation_and_learns():
+    """e + tanh(W e + b) starts at W = 0, b = 0 (the identity on top of the start) and moves when fitted."""
+    fresh = MatryoshkaAdaptor(16, kind="residual")
+    torch.testing.assert_close(fresh(torch.tensor(X)), torch.tensor(X))
+    fitted, losses = fit_adaptor(X, TINY.replace(kind="residual", init="identity"), return_losses=True)
+    assert fitted.residual.weight.abs().max() > 0
+    assert losses[-1] < losses[0]
+
+
+def test_same_seed_gives_the_same_adaptor():
+    """Fitting is deterministic for a seed."""
+    a, b = fit_adaptor(X, TINY), fit_adaptor(X, TINY)
+    torch.testing.assert_close(a.rotation.weight, b.rotation.weight)
+
+
+def test_supervised_stage_changes_the_map():
+    """Triplets add a ranking term after the label-free stage."""
+    plain = fit_adaptor(X, TINY)
+    anchors, positives = X[:32], F.normalize(torch.tensor(X[:32]) + 0.05, dim=-1).numpy()
+    supervised = fit_adaptor(X, TINY.replace(supervised_steps=10, supervised_batch_size=16),
+                             supervised=([anchors, positives], None))
+    assert not torch.allclose(plain.rotation.weight, supervised.rotation.weight)
+
+
+@pytest.mark.slow
+def test_adapt_returns_a_sentence_transformer_that_saves_and_reloads_truncated(model, tmp_path):
+    """adapt() -> base modules + Dense + Normalize; save_model; SentenceTransformer(path, truncate_dim=64)."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Dense
+
+    adapted = adapt(model, TEXTS, AdaptorRecipe(steps=5, batch_size=32, k=4), output_dir=tmp_path / "m",
+                    device="cpu")
+    assert isinstance(adapted[len(model)], Dense)
+    reloaded = SentenceTransformer(str(tmp_path / "m"), truncate_dim=64, device="cpu")
+    np.testing.assert_allclose(reloaded.encode(TEXTS[:3]), adapted.encode(TEXTS[:3])[:, :64], atol=1e-6)
+    full = adapted.encode(TEXTS[:4])
+    base = model.encode(TEXTS[:4])
+    np.testing.assert_allclose(full @ full.T, base @ base.T, atol=1e-5)  # full dim unchanged
+
+
+@pytest.mark.slow
+def test_adapt_takes_scored_pairs_for_the_supervised_stage(model):
+    """sentence1, sentence2, score → the CoSENT ranking term."""
+    pairs = Dataset.from_dict({"sentence1": TEXTS[:20], "sentence2": TEXTS[20:40],
+                               "score": [float(i % 5) for i in range(20)]})
+    adapted = adapt(model, TEXTS, AdaptorRecipe(steps=3, batch_size=32, k=4, supervised_steps=3,
+                                                supervised_batch_size=8), supervised=pairs, device="cpu")
+    assert adapted.encode(["tea"]).shape == (1, 384)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"kind": "mlp"}, "kind must be"),
+    ({"init": "random"}, "init must be"),
+    ({"steps": 0}, "steps must be"),
+    ({"batch_size": True}, "batch_size must be"),
+    ({"k": 512, "batch_size": 512}, "k must be smaller than batch_size"),
+    ({"lr": float("nan")}, "lr must be"),
+    ({"lr": -1.0}, "lr must be"),
+    ({"pairwise_weight": 0.0, "topk_weight": 0.0}, "cannot both be 0"),
+])
+def test_bad_recipes_are_refused(changes, match):
+    """Each bad field names itself and what is allowed."""
+    with pytest.raises(ValueError, match=match):
+        AdaptorRecipe(**changes)
+
+
+@pytest.mark.parametrize("embeddings, recipe, match", [
+    (np.full((96, 16), np.nan), TINY, "NaN or infinity"),
+    (X[:10], TINY, "batch_size must be at most the number of embeddings"),
+    (X, TINY.replace(matryoshka_dims=(32, 8)), r"in \[1, 16\]"),
+    (X, TINY.replace(matryoshka_dims=(16, 0)), r"in \[1, 16\]"),
+    (X, TINY.replace(supervised_steps=2), "needs supervised"),
+])
+def test_bad_fit_input_is_refused_before_training(embeddings, recipe, match):
+    """Non-finite embeddings, too few rows, dims out of range, a supervised stage without data."""
+    with pytest.raises(ValueError, match=match):
+        fit_adaptor(embeddings, recipe)
+
+
+def test_topk_loss_refuses_k_as_large_as_the_batch():
+    """k nearest neighbours need k + 1 rows."""
+    e = torch.tensor(X[:4])
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 3\]"):
+        topk_loss(e, e, [16], k=4)
+
+
+@pytest.mark.parametrize("texts, match", [
+    ([], "at least batch_size"),
+    ("tea", "not one string"),
+    (["tea", ""], "non-empty strings"),
+])
+def test_adapt_refuses_bad_texts_before_loading_a_model(texts, match):
+    """Empty, a bare string, a blank text: refused before any model is loaded or text encoded."""
+    with pytest.raises(ValueError, match=match):
+        adapt("no/such-model-is-loaded", texts)
+
+
+def test_adapt_refuses_an_existing_output_without_overwrite(tmp_path):
+    """Nothing of the user's is touched: the error comes before any work."""
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="already exists"):
+        adapt(None, TEXTS, output_dir=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_read_texts_reads_txt_csv_and_jsonl(tmp_path):
+    """One text a line in .txt (blank lines skipped), a text column in CSV/JSONL."""
+    (tmp_path / "a.txt").write_text("first text\n\nsecond text\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("text,other\nfirst text,1\nsecond text,2\n", encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text('{"text": "first text"}\n{"text": "second text"}\n', encoding="utf-8")
+    for name in ("a.txt", "b.csv", "c.jsonl"):
+        assert read_texts(tmp_path / name) == ["first text", "second text"]
+
+
+@pytest.mark.parametrize("content, name, match", [
+    (None, "missing.txt", "does not exist"),
+    ("text\n", "dir", "is a folder"),
+    ("other\nx\n", "t.csv", "needs a 'text' column"),
+    ('{"text": null}\n', "t.jsonl", "row 1 has no text"),
+    (b"caf\xe9\n", "t.txt", "is not UTF-8"),
+])
+def test_read_texts_names_the_file_and_the_problem(tmp_path, content, name, match):
+    """Missing, a folder, no text column, a null text, not UTF-8."""
+    path = tmp_path / name
+    if name == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
+        read_texts(path)
+
+
+@pytest.mark.slow
+def test_cli_adapt_writes_a_model_folder_and_refuses_to_overwrite(tmp_path):
+    """mrl-tutorial adapt --texts FILE --output DIR on the CPU; a second run onto the same folder exits 2."""
+    from sentence_transformers import SentenceTransformer
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS), encoding="utf-8")
+    command = [sys.executable, "-m", "mrl_tutorial.cli", "adapt", "--texts", str(texts), "--output",
+               str(tmp_path / "out"), "--steps", "3", "--batch-size", "32", "--k", "4", "--device", "cpu", "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(["tea"]).shape == (1, 384)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "already exists" in again.stderr
