@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
 __all__ = [
@@ -314,12 +315,6 @@ class MatryoshkaAdaptor(nn.Module):
 # --- fitting ---------------------------------------------------------------------------------------------------
 
 
-def _finite_matrix(embeddings, name: str) -> np.ndarray:
-    from mrl_tutorial.embeddings import as_matrix
-
-    return as_matrix(embeddings, name)
-
-
 def _supervised_terms(adaptor: MatryoshkaAdaptor, batch: list[Tensor], scores: Tensor | None,
                       dims: Sequence[int]) -> Tensor:
     """In-batch-negatives ranking (triplets / pairs) or CoSENT (scored pairs), at every prefix."""
@@ -364,7 +359,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
         >>> a(torch.ones(1, 8)).shape
         torch.Size([1, 8])
     """
-    x = _finite_matrix(embeddings, "embeddings")
+    x = as_matrix(embeddings, "embeddings")
     n, full_dim = x.shape
     if recipe.batch_size > n:
         raise ValueError(f"batch_size must be at most the number of embeddings ({n}), got {recipe.batch_size}; "
@@ -376,7 +371,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
     sup = None
     if supervised is not None:
         columns, scores = supervised
-        columns = [torch.from_numpy(_finite_matrix(c, f"supervised column {i}")) for i, c in enumerate(columns)]
+        columns = [torch.from_numpy(as_matrix(c, f"supervised column {i}")) for i, c in enumerate(columns)]
         rows = {c.shape for c in columns}
         if len(columns) < 2 or len(rows) != 1 or next(iter(rows))[1] != full_dim:
             raise ValueError(f"supervised needs 2 or 3 matrices of the same shape (n, {full_dim}), got "
