@@ -7,7 +7,7 @@ Two corpora, both searched with each tutorial model (``--models``):
 - ``--corpus docstrings`` (all real): sentences from the docstrings of the installed Python packages
   (``benchmarks/docstring_corpus.py``), encoded by the model; the queries are 1,000 held-out sentences of the same
   pool (documentation search). Only as many vectors as there are sentences: ``--sizes`` is capped at that.
-  The two tutorial models share the packaged encoder and differ only in their trained head, so the sentences
+  The tutorial models share the packaged encoder and differ only in the head after it, so the sentences
   are encoded once (cached in the tutorial's cache folder) and passed through each head (checked against
   ``model.encode``).
 - ``--corpus gaussian`` (the default; scale): a model's real embeddings of the 385 bundled queries against its
@@ -46,6 +46,7 @@ os.environ.setdefault("MRL_TUTORIAL_QUIET", "1")
 
 import torch  # noqa: E402
 
+from mrl_tutorial.adaptor import tutorial_adaptor  # noqa: E402
 from mrl_tutorial.config import cache_dir, setup_notebook  # noqa: E402
 from mrl_tutorial.data import load_retrieval  # noqa: E402
 from mrl_tutorial.embeddings import encode  # noqa: E402
@@ -81,8 +82,10 @@ def through_head(model, base_model, base_embeddings: np.ndarray) -> np.ndarray:
 
 
 def load_models(names: list[str]) -> dict:
-    """The tutorial's ``matryoshka`` / ``standard`` models, or any hub id or local model folder."""
+    """The tutorial's ``matryoshka`` / ``standard`` heads and ``adaptor``, or any hub id or local model folder."""
     tutorial = tutorial_models() if {"matryoshka", "standard"} & set(names) else {}
+    if "adaptor" in names:
+        tutorial["adaptor"] = tutorial_adaptor()
     return {name: tutorial[name] if name in tutorial else load_model(name) for name in names}
 
 
@@ -106,7 +109,7 @@ def docstring_embeddings(models: dict, n_queries: int, n_corpus: int) -> tuple[d
     base = base_embeddings = None
     out = {}
     for name, model in models.items():
-        if name in ("matryoshka", "standard"):  # the packaged encoder + a trained head: encode once, run the head
+        if name in ("matryoshka", "standard", "adaptor"):  # the packaged encoder + a head: encode once, run the head
             if base is None:
                 base = load_model(device="cpu")
                 base_embeddings = _cached("packaged", texts, lambda base=base: encode(base, texts, batch_size=128))
@@ -186,7 +189,8 @@ def main() -> None:
     parser.add_argument("--corpus", choices=["gaussian", "docstrings"], default="gaussian")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--models", nargs="+", default=["matryoshka", "standard"],
-                        help="the tutorial's 'matryoshka' and 'standard' models, or any hub id / local model folder")
+                        help="the tutorial's 'matryoshka', 'standard' and 'adaptor' models, or any hub id / local "
+                             "model folder")
     parser.add_argument("--batches", nargs="+", type=int, default=[20, 385], help="queries per search call")
     parser.add_argument("--queries", type=int, default=1000, help="held-out docstring sentences used as queries")
     parser.add_argument("--repeats", type=int, default=2)
