@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mrl_tutorial._checks import check_int, check_number, check_output_dir, check_texts
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
@@ -73,20 +72,6 @@ __all__ = [
     "read_texts",
     "tutorial_adaptor",
 ]
-
-
-def _positive_int(name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _positive_float(name: str, value, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        allowed = "a finite number >= 0" if allow_zero else "a finite number > 0"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -124,19 +109,19 @@ class AdaptorRecipe:
             raise ValueError(f"kind must be 'orthogonal' or 'residual', got {self.kind!r}")
         if self.init not in ("pca", "identity"):
             raise ValueError(f"init must be 'pca' or 'identity', got {self.init!r}")
-        _positive_int("steps", self.steps)
-        _positive_int("batch_size", self.batch_size, 2)
-        _positive_int("k", self.k)
+        check_int("steps", self.steps, low=1)
+        check_int("batch_size", self.batch_size, low=2)
+        check_int("k", self.k, low=1)
         if self.k >= self.batch_size:
             raise ValueError(f"k must be smaller than batch_size ({self.batch_size}): each row's k nearest "
                              f"neighbours are found in its batch, got k={self.k}")
-        _positive_int("supervised_steps", self.supervised_steps, 0)
-        _positive_int("supervised_batch_size", self.supervised_batch_size, 2)
-        _positive_int("seed", self.seed, 0)
+        check_int("supervised_steps", self.supervised_steps, low=0)
+        check_int("supervised_batch_size", self.supervised_batch_size, low=2)
+        check_int("seed", self.seed, low=0)
         for name in ("lr", "supervised_lr"):
-            _positive_float(name, getattr(self, name))
+            check_number(name, getattr(self, name), low=0.0, low_open=True)
         for name in ("pairwise_weight", "topk_weight", "reconstruction_weight"):
-            _positive_float(name, getattr(self, name), allow_zero=True)
+            check_number(name, getattr(self, name), low=0.0)
         if self.pairwise_weight == 0 and self.topk_weight == 0:
             raise ValueError("pairwise_weight and topk_weight cannot both be 0: nothing would be learned")
 
@@ -266,7 +251,7 @@ class MatryoshkaAdaptor(nn.Module):
     def __init__(self, dim: int, *, kind: Literal["orthogonal", "residual"] = "orthogonal",
                  start: np.ndarray | Tensor | None = None) -> None:
         super().__init__()
-        dim = _positive_int("dim", dim)
+        dim = check_int("dim", dim, low=1)
         if kind not in ("orthogonal", "residual"):
             raise ValueError(f"kind must be 'orthogonal' or 'residual', got {kind!r}")
         start = torch.eye(dim) if start is None else torch.as_tensor(np.asarray(start), dtype=torch.float32)
@@ -386,9 +371,10 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
         sup = (columns, scores)
 
     generator = torch.Generator().manual_seed(recipe.seed)
-    torch.manual_seed(recipe.seed)
     start = _pca_rotation(x) if recipe.init == "pca" else np.eye(full_dim, dtype=np.float32)
-    adaptor = MatryoshkaAdaptor(full_dim, kind=recipe.kind, start=start)
+    with torch.random.fork_rng(devices=[]):  # seeded module init that leaves the caller's RNG as it was
+        torch.manual_seed(recipe.seed)
+        adaptor = MatryoshkaAdaptor(full_dim, kind=recipe.kind, start=start)
     data = torch.from_numpy(np.ascontiguousarray(x))
     losses: list[float] = []
 
@@ -494,17 +480,11 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     from mrl_tutorial.models import load_model, resolve_device
     from mrl_tutorial.training import save_model
 
-    if output_dir is not None and Path(output_dir).expanduser().exists() and not overwrite:
-        raise ValueError(f"{Path(output_dir).expanduser().resolve()} already exists; pass overwrite=True to "
-                         "replace it")
+    if output_dir is not None:
+        check_output_dir(output_dir, overwrite=overwrite)
     if texts is None:
         texts = bundled_texts()
-    if isinstance(texts, str):
-        raise ValueError("texts must be a list of strings, not one string")
-    texts = list(dict.fromkeys(texts))
-    bad = [t for t in texts if not isinstance(t, str) or not t.strip()]
-    if bad:
-        raise ValueError(f"texts must be non-empty strings, got {bad[0]!r}")
+    texts = list(dict.fromkeys(check_texts("texts", texts)))
     if len(texts) < recipe.batch_size:
         raise ValueError(f"need at least batch_size={recipe.batch_size} distinct texts, got {len(texts)}; pass "
                          "more texts or a recipe with a smaller batch_size")
@@ -576,12 +556,6 @@ def read_texts(path: str | os.PathLike) -> list[str]:
     return texts
 
 
-def _fingerprint(recipe: AdaptorRecipe, model_name: str | None, texts: list[str]) -> str:
-    payload = json.dumps({"recipe": dataclasses.asdict(recipe), "model": model_name or "packaged-minilm",
-                          "texts": hashlib.sha256("\n".join(texts).encode()).hexdigest()}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: str | None = None,
                      texts: Sequence[str] | None = None, device: str | None = None, refit: bool = False):
     """The tutorial's adapted model, fitted once on :func:`bundled_texts` and then loaded from the cache.
@@ -589,11 +563,12 @@ def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: st
     The cache folder (:func:`~mrl_tutorial.config.cache_dir`) is keyed by a hash of the recipe, the base model
     and the texts.
     """
-    from mrl_tutorial.config import cache_dir
+    from mrl_tutorial.config import cache_dir, cache_key
     from mrl_tutorial.models import load_model
 
     texts = list(dict.fromkeys(texts if texts is not None else bundled_texts()))
-    folder = cache_dir() / f"adaptor-{_fingerprint(recipe, model_name, texts)}"
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    folder = cache_dir() / f"adaptor-{cache_key(recipe, model_name, texts=digest)}"
     if folder.exists() and not refit:
         return load_model(folder, device=device)
     return adapt(model_name, texts, recipe, output_dir=folder, overwrite=True, device=device)

@@ -18,10 +18,13 @@ __all__ = ["main"]
 
 
 def _train(args: argparse.Namespace) -> int:
+    from mrl_tutorial._checks import check_output_dir
     from mrl_tutorial.config import quiet
     from mrl_tutorial.data import load_pairs, load_sts
     from mrl_tutorial.training import Recipe, parse_dims, train
 
+    # before any data is read
+    check_output_dir(args.output, overwrite=args.overwrite, name="--output", hint="add --overwrite to replace it")
     quiet(progress_bars=not args.quiet)
     recipe = Recipe(
         matryoshka=not args.standard,
@@ -49,13 +52,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _adapt(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from mrl_tutorial._checks import check_output_dir
     from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, adapt, bundled_texts, read_texts
     from mrl_tutorial.config import quiet
 
-    if Path(args.output).expanduser().exists():  # before any file is read or model loaded
-        raise ValueError(f"--output {args.output} already exists; choose a new folder")
+    check_output_dir(args.output, name="--output", hint="choose a new folder")  # before a file is read or model loaded
     quiet(progress_bars=not args.quiet)
     changes = {name: getattr(args, name) for name in ("kind", "init", "steps", "batch_size", "lr", "k", "seed")
                if getattr(args, name) is not None}

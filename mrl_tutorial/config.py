@@ -16,6 +16,9 @@ notebooks' working directory's project root, else the user's cache folder).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import os
 import random
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 
 __all__ = ["Settings", "settings", "set_seed", "quiet", "under_test", "show_progress", "LARGE_SET", "cache_dir",
-           "setup_notebook"]
+           "cache_key", "setup_notebook"]
 
 #: From this many texts on, encoding shows a progress bar (about 3 s at 300 sentences/s on a laptop CPU).
 LARGE_SET = 1000
@@ -82,8 +85,9 @@ def set_seed(seed: int = 12) -> None:
         >>> set_seed(3); bool(torch.equal(a, torch.rand(2)))
         True
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    from mrl_tutorial._checks import check_int
+
+    check_int("seed", seed, low=0)  # True is not seed 1
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -96,6 +100,9 @@ def quiet(progress_bars: bool = False) -> None:
     import datasets
     import transformers
 
+    from mrl_tutorial._checks import check_bool
+
+    check_bool("progress_bars", progress_bars)
     transformers.logging.set_verbosity_error()
     if not progress_bars:
         datasets.disable_progress_bars()
@@ -149,6 +156,20 @@ def cache_dir() -> Path:
     path = Path(root) if root else Path.home() / ".cache" / "mrl-tutorial"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_key(recipe, model_name: str | None, **data: object) -> str:
+    """16 hex digits naming a cached model by its recipe (a dataclass), base model and training data.
+
+    Examples:
+        >>> from mrl_tutorial.training import TUTORIAL_RECIPE
+        >>> key = cache_key(TUTORIAL_RECIPE, None, data="abc", rows=3)
+        >>> len(key), key == cache_key(TUTORIAL_RECIPE, None, data="abc", rows=4)
+        (16, False)
+    """
+    payload = json.dumps({"recipe": dataclasses.asdict(recipe), "model": model_name or "packaged-minilm", **data},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def setup_notebook(seed: int = 12) -> Settings:

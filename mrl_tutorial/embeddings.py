@@ -11,8 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["encode", "encode_unique", "as_matrix", "cosine_similarity", "top_k", "bytes_per_vector", "storage_table",
-           "BYTES_PER_VALUE"]
+from mrl_tutorial._checks import check_bool, check_texts
+
+__all__ = ["encode", "encode_unique", "as_matrix", "unit_rows", "cosine_similarity", "top_k", "bytes_per_vector",
+           "storage_table", "BYTES_PER_VALUE"]
 
 # bytes one coordinate takes in each storage format ("binary" keeps only the sign: 1 bit)
 BYTES_PER_VALUE = {"float32": 4.0, "float16": 2.0, "int8": 1.0, "binary": 1 / 8}
@@ -33,12 +35,8 @@ def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool 
     """
     from mrl_tutorial.config import show_progress
 
-    if isinstance(texts, str):
-        raise ValueError("texts must be a list of strings, not one string")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("texts must hold at least one text")
-    show = show_progress(len(texts)) if progress is None else bool(progress)
+    texts = check_texts("texts", texts)
+    show = show_progress(len(texts)) if progress is None else check_bool("progress", progress)
     return np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show,
                                    **kwargs))
 
@@ -54,8 +52,8 @@ def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64, progress
         >>> emb.shape, bool((emb[0] == emb[2]).all())
         ((3, 384), True)
     """
-    texts = list(texts)
-    unique = list(dict.fromkeys(texts))  # encode() refuses an empty list
+    texts = check_texts("texts", texts)
+    unique = list(dict.fromkeys(texts))
     vectors = encode(model, unique, batch_size=batch_size, progress=progress)
     row = {t: i for i, t in enumerate(unique)}
     return vectors[[row[t] for t in texts]]
@@ -91,12 +89,29 @@ def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -
     return array
 
 
-def _unit_rows(array: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(array, axis=1, keepdims=True)
-    if (norms == 0).any():
-        raise ValueError(f"{name} row {int(np.flatnonzero(norms[:, 0] == 0)[0])} is a zero vector: "
+def unit_rows(matrix: np.ndarray, name: str = "embeddings", *, zero_rows: str = "keep") -> np.ndarray:
+    """Each row of a finite ``(n, d)`` matrix divided by its length, as float32.
+
+    Exact for huge and tiny finite rows: each row is first scaled by its largest absolute value and the length
+    is taken in float64, so neither ``1e20`` (whose square overflows float32) nor ``1e-30`` (whose square
+    underflows) is mistaken for infinity or zero. An all-zero row stays zero (``zero_rows="keep"``) or raises
+    (``"raise"``).
+
+    Examples:
+        >>> unit_rows(np.array([[1e20, 1e20, 1.0], [3e-30, 4e-30, 0.0]], dtype=np.float32)).round(3)
+        array([[0.707, 0.707, 0.   ],
+               [0.6  , 0.8  , 0.   ]], dtype=float32)
+    """
+    if zero_rows not in ("keep", "raise"):
+        raise ValueError(f"zero_rows must be 'keep' or 'raise', got {zero_rows!r}")
+    x = np.asarray(matrix, dtype=np.float64)
+    scale = np.abs(x).max(axis=1, keepdims=True)
+    if zero_rows == "raise" and (scale == 0).any():
+        raise ValueError(f"{name} row {int(np.flatnonzero(scale[:, 0] == 0)[0])} is a zero vector: "
                          "its cosine similarity is undefined")
-    return array / norms
+    x = x / np.where(scale == 0, 1.0, scale)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
 def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor | None = None) -> np.ndarray:
@@ -109,8 +124,8 @@ def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor
         array([[1.   , 0.707],
                [0.707, 1.   ]], dtype=float32)
     """
-    a_unit = _unit_rows(as_matrix(a, "a"), "a")
-    b_unit = a_unit if b is None else _unit_rows(as_matrix(b, "b"), "b")
+    a_unit = unit_rows(as_matrix(a, "a"), "a", zero_rows="raise")
+    b_unit = a_unit if b is None else unit_rows(as_matrix(b, "b"), "b", zero_rows="raise")
     if a_unit.shape[1] != b_unit.shape[1]:
         raise ValueError(f"a and b must have the same dimension, got {a_unit.shape[1]} and {b_unit.shape[1]}")
     return a_unit @ b_unit.T

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mrl_tutorial._checks import check_texts
 from mrl_tutorial.config import under_test
 from mrl_tutorial.embeddings import encode
 from mrl_tutorial.retrieval import FunnelIndex
@@ -82,8 +83,7 @@ class DimensionExplorer:
                  corpus_embeddings: Mapping[str, np.ndarray] | None = None) -> None:
         if not models:
             raise ValueError("models must name at least one model")
-        if len(corpus) == 0:
-            raise ValueError("corpus must hold at least one passage")
+        corpus = check_texts("corpus", corpus)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(corpus):
             raise ValueError(f"k must be an int in [1, {len(corpus)}], got {k!r}")
         self.models, self.corpus, self.k = dict(models), list(corpus), k

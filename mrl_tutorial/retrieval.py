@@ -27,18 +27,13 @@ from typing import Literal
 import numpy as np
 import torch
 
+from mrl_tutorial._checks import check_bool, check_int
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
            "smallest_shortlist"]
 
 Backend = Literal["numpy", "faiss"]
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
-    return int(value)
 
 
 class FunnelIndex:
@@ -56,7 +51,8 @@ class FunnelIndex:
     def __init__(self, corpus_embeddings: np.ndarray | torch.Tensor, *, backend: Backend = "faiss") -> None:
         if backend not in ("numpy", "faiss"):
             raise ValueError(f"backend must be 'numpy' or 'faiss', got {backend!r}")
-        self.docs = as_matrix(corpus_embeddings, "corpus_embeddings")
+        # a copy the index owns: results must not change when the caller edits their array afterwards
+        self.docs = as_matrix(corpus_embeddings, "corpus_embeddings").copy()
         self.n, self.dim = self.docs.shape
         self.backend = backend
         self._prefixes: dict[int, np.ndarray] = {}
@@ -67,7 +63,7 @@ class FunnelIndex:
 
     def prefix(self, dim: int) -> np.ndarray:
         """The corpus's first ``dim`` coordinates, re-normalized, contiguous ``(n, dim)`` (cached)."""
-        dim = _check_int("dim", dim, 1, self.dim)
+        dim = check_int("dim", dim, low=1, high=self.dim)
         if dim not in self._prefixes:
             from mrl_tutorial.truncation import truncate
 
@@ -76,6 +72,11 @@ class FunnelIndex:
 
     def nbytes(self, dim: int, precision: Literal["float32", "binary"] = "float32") -> int:
         """Bytes the shortlist stage stores for the whole corpus at ``dim``."""
+        dim = check_int("dim", dim, low=1, high=self.dim)
+        if precision not in ("float32", "binary"):
+            raise ValueError(f"precision must be 'float32' or 'binary', got {precision!r}")
+        if precision == "binary" and dim % 8:
+            raise ValueError(f"a binary prefix needs a dim divisible by 8, got {dim}")
         return self.n * (dim * 4 if precision == "float32" else dim // 8)
 
     def _queries(self, query_embeddings) -> np.ndarray:
@@ -155,8 +156,8 @@ class FunnelIndex:
         for i, stage in enumerate(stages):
             if not isinstance(stage, (tuple, list)) or len(stage) != 2:
                 raise ValueError(f"each stage must be a (dim, keep) pair, got {stage!r}")
-            dim = _check_int(f"stage {i} dim", stage[0], 1, self.dim)
-            keep = _check_int(f"stage {i} keep", stage[1], 1, self.n if i == 0 else out[-1][1])
+            dim = check_int(f"stage {i} dim", stage[0], low=1, high=self.dim)
+            keep = check_int(f"stage {i} keep", stage[1], low=1, high=self.n if i == 0 else out[-1][1])
             after_binary = binary_first and i == 1
             if out and dim <= out[-1][0] and not after_binary:
                 raise ValueError(f"funnel dims must increase from stage to stage, got {[s[0] for s in stages]}")
@@ -177,6 +178,7 @@ class FunnelIndex:
             similarities at the last stage's dim (Hamming distances are never returned).
         """
         queries = self._queries(query_embeddings)
+        binary_first = check_bool("binary_first", binary_first)
         stages = self.check_stages(stages, binary_first=binary_first)
         dim, keep = stages[0]
         if binary_first:
@@ -200,7 +202,7 @@ def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = 
         [[2, 1]]
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
-    return index.search(query_embeddings, [(dim or index.dim, k)])
+    return index.search(query_embeddings, [(index.dim if dim is None else dim, k)])
 
 
 def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist_k: int, k: int,
@@ -212,7 +214,7 @@ def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, sh
     With ``shortlist_k`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
-    rerank_dim = rerank_dim or index.dim
+    rerank_dim = index.dim if rerank_dim is None else rerank_dim
     if shortlist_dim == rerank_dim:
         raise ValueError(f"shortlist_dim must be smaller than rerank_dim ({rerank_dim}), got {shortlist_dim}")
     return index.search(query_embeddings, [(shortlist_dim, shortlist_k), (rerank_dim, k)], binary_first=binary)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -36,7 +34,8 @@ import torch
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
-from mrl_tutorial.config import cache_dir, under_test
+from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir
+from mrl_tutorial.config import cache_dir, cache_key, under_test
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
 __all__ = ["Recipe", "TUTORIAL_RECIPE", "add_projection_head", "train", "tutorial_models", "save_model",
@@ -68,15 +67,14 @@ class Recipe:
         if isinstance(self.n_dims_per_step, bool) or not isinstance(self.n_dims_per_step, int) or (
                 self.n_dims_per_step == 0 or self.n_dims_per_step < -1):
             raise ValueError(f"n_dims_per_step must be -1 (all dims) or a positive int, got {self.n_dims_per_step!r}")
-        if not (isinstance(self.epochs, (int, float)) and self.epochs > 0):
-            raise ValueError(f"epochs must be positive, got {self.epochs!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
-            raise ValueError(f"batch_size must be an int >= 2 (in-batch negatives need company), "
-                             f"got {self.batch_size!r}")
-        if not 0 <= self.warmup_ratio < 1:
+        check_bool("matryoshka", self.matryoshka)
+        check_bool("freeze_encoder", self.freeze_encoder)
+        check_number("epochs", self.epochs, low=0, low_open=True)
+        check_number("lr", self.lr, low=0, low_open=True)  # inf would train a model of NaNs
+        check_int("batch_size", self.batch_size, low=2)  # in-batch negatives need company
+        if check_number("warmup_ratio", self.warmup_ratio, low=0) >= 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        check_int("seed", self.seed, low=0)
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (and checked again)."""
@@ -154,26 +152,34 @@ def _frozen_prefix_cache(model: SentenceTransformer, n_frozen: int,
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Save to a temporary folder beside ``output_dir``, then move it into place.
 
+    Only the target is touched: with ``overwrite`` an existing model folder is moved aside under a fresh name and
+    removed once the new model is in place (moved back if that fails); nothing is left beside it.
+
     Raises:
-        ValueError: ``output_dir`` exists and ``overwrite`` is false (nothing is touched).
+        ValueError: ``output_dir`` is refused by :func:`~mrl_tutorial._checks.check_output_dir` (an existing path
+            without ``overwrite``; the current or home folder or a parent of either; a file or a folder that
+            holds no saved model). Nothing is touched.
     """
-    target = Path(output_dir).expanduser().resolve()
-    if target.exists() and not overwrite:
-        raise ValueError(f"{target} already exists; pass overwrite=True to replace it")
+    target = check_output_dir(output_dir, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         model.save(str(staging))
         if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
+            aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            aside.rmdir()  # a fresh name no file of the user's can have
+            target.rename(aside)
+            try:
+                staging.rename(target)
+            except BaseException:
+                aside.rename(target)
+                raise
+            shutil.rmtree(aside)
         else:
             staging.rename(target)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -225,9 +231,8 @@ def train(
     from mrl_tutorial.data import load_pairs
     from mrl_tutorial.models import load_model, resolve_device
 
-    if output_dir is not None and Path(output_dir).expanduser().exists() and not overwrite:
-        raise ValueError(f"{Path(output_dir).expanduser().resolve()} already exists; "
-                         "pass overwrite=True to replace it")
+    if output_dir is not None:
+        check_output_dir(output_dir, overwrite=overwrite)
     device = resolve_device(device)
     if isinstance(model, SentenceTransformer):
         model = copy.deepcopy(model).to(device)
@@ -291,12 +296,6 @@ def train(
     return model
 
 
-def _fingerprint(recipe: Recipe, model_name: str | None, data: Dataset) -> str:
-    payload = json.dumps({"recipe": dataclasses.asdict(recipe), "model": model_name or "packaged-minilm",
-                          "data": data._fingerprint, "rows": data.num_rows}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None = None,
                     train_dataset: Dataset | None = None, device: str | None = None,
                     retrain: bool = False) -> dict[str, SentenceTransformer]:
@@ -315,7 +314,7 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
     out = {}
     for name, flag in (("standard", False), ("matryoshka", True)):
         variant = recipe.replace(matryoshka=flag)
-        folder = cache_dir() / f"{name}-{_fingerprint(variant, model_name, data)}"
+        folder = cache_dir() / f"{name}-{cache_key(variant, model_name, data=data._fingerprint, rows=data.num_rows)}"
         if folder.exists() and not retrain:
             out[name] = load_model(folder, device=device)
         else:
@@ -358,6 +357,8 @@ def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int]
 
 def parse_dims(values: Sequence[str]) -> tuple[int, ...]:
     """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers."""
+    if isinstance(values, str):  # "64" would otherwise be read as the dims 6 and 4
+        raise TypeError(f"dims must be a list like ['64', '32'], got the single string {values!r}")
     try:
         return tuple(int(v) for v in values)
     except ValueError:

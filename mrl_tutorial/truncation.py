@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from mrl_tutorial.embeddings import as_matrix, top_k
+from mrl_tutorial.embeddings import as_matrix, top_k, unit_rows
 
 __all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "ranking_metrics", "PCARotation"]
 
@@ -49,10 +49,7 @@ def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
     full = matrix.shape[1]
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= full:
         raise ValueError(f"dim must be an int in [1, {full}], got {dim!r}")
-    out = np.ascontiguousarray(matrix[:, :dim])
-    if normalize:
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        out = out / np.where(norms == 0, 1.0, norms)
+    out = unit_rows(matrix[:, :dim]) if normalize else np.ascontiguousarray(matrix[:, :dim])
     if is_tensor:
         return torch.from_numpy(out).to(embeddings.device)
     return out

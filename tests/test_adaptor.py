@@ -113,6 +113,15 @@ def test_same_seed_gives_the_same_adaptor():
     torch.testing.assert_close(a.rotation.weight, b.rotation.weight)
 
 
+def test_fitting_leaves_the_global_torch_rng_alone():
+    """The recipe's seed drives the fit; the caller's own random stream continues as if nothing ran."""
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    fit_adaptor(X, TINY.replace(kind="residual", steps=2))
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_supervised_stage_changes_the_map():
     """Triplets add a ranking term after the label-free stage."""
     plain = fit_adaptor(X, TINY)
@@ -184,14 +193,16 @@ def test_topk_loss_refuses_k_as_large_as_the_batch():
         topk_loss(e, e, [16], k=4)
 
 
-@pytest.mark.parametrize("texts, match", [
-    ([], "at least batch_size"),
-    ("tea", "not one string"),
-    (["tea", ""], "non-empty strings"),
+@pytest.mark.parametrize("texts, error, match", [
+    ([], ValueError, "at least one text"),
+    (TEXTS[:10], ValueError, "at least batch_size"),
+    ("tea", TypeError, "got the single string 'tea'"),
+    (["tea", ""], ValueError, r"texts\[1\] is blank"),
+    (["tea", None], TypeError, r"texts\[1\] must be a string"),
 ])
-def test_adapt_refuses_bad_texts_before_loading_a_model(texts, match):
-    """Empty, a bare string, a blank text: refused before any model is loaded or text encoded."""
-    with pytest.raises(ValueError, match=match):
+def test_adapt_refuses_bad_texts_before_loading_a_model(texts, error, match):
+    """Empty, too few, a bare string, a blank or missing text: refused before any model is loaded."""
+    with pytest.raises(error, match=match):
         adapt("no/such-model-is-loaded", texts)
 
 

@@ -131,7 +131,7 @@ def test_encode_matches_model_encode_and_refuses_bad_texts(model):
 
     texts = ["a cup of tea", "the ferry was cancelled"]
     np.testing.assert_array_equal(encode(model, texts), model.encode(texts))
-    with pytest.raises(ValueError, match="not one string"):
+    with pytest.raises(TypeError, match="got the single string"):
         encode(model, "a cup of tea")
     with pytest.raises(ValueError, match="at least one text"):
         encode(model, [])

@@ -94,8 +94,9 @@ def test_save_model_moves_into_place_and_overwrites_only_when_asked(model, tmp_p
 @pytest.mark.parametrize("changes, match", [
     ({"loss": "triplet"}, "loss must be"),
     ({"n_dims_per_step": 0}, "n_dims_per_step"),
-    ({"epochs": 0}, "epochs must be positive"),
-    ({"lr": -1.0}, "lr must be positive"),
+    ({"epochs": 0}, "epochs must be a finite number > 0"),
+    ({"lr": -1.0}, "lr must be a finite number > 0"),
+    ({"lr": float("inf")}, "lr must be a finite number > 0, got inf"),
     ({"batch_size": 1}, "batch_size must be an int >= 2"),
     ({"warmup_ratio": 1.0}, "warmup_ratio"),
 ])
@@ -148,5 +149,7 @@ def test_report_command_writes_both_figures(tmp_path, capsys):
                  "--shortlist", "50"]) == 0
     printed = capsys.readouterr().out
     assert "STS Spearman by dimension" in printed and "Funnel search" in printed
-    for name in ("quality_by_dim.png", "funnel_recall_vs_speed.png"):
+    for name in ("packaged model", "PCA rotation", "standard", "matryoshka", "adaptor"):  # every model, both tables
+        assert printed.count(f" {name} ") >= 2, name
+    for name in ("quality_by_dim.png", "funnel_recall_vs_cost.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

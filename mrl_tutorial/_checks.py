@@ -1,0 +1,127 @@
+"""Argument checks shared by the public helpers: cheap, run before any expensive work, and each error names the
+argument, the value it got and what is allowed.
+
+Examples:
+    >>> check_int("steps", 300, low=1)
+    300
+    >>> check_int("steps", True, low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: steps must be an int >= 1, got True
+    >>> check_number("lr", float("inf"), low=0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number > 0.0, got inf
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["check_bool", "check_int", "check_number", "check_texts", "check_output_dir", "is_saved_model"]
+
+
+def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]`` (either end may be open); a bool is refused."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer))
+    if not ok or (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            allowed = f"an int in [{low}, {high}]"
+        elif low is not None:
+            allowed = f"an int >= {low}"
+        else:
+            allowed = "an int" if high is None else f"an int <= {high}"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_number(name: str, value, *, low: float | None = None, low_open: bool = False) -> float:
+    """``value`` as a finite float, at least ``low`` (above it with ``low_open``); bool, NaN and inf refused."""
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (low is not None and (value < low or (low_open and value == low))):
+        bound = "" if low is None else f" {'>' if low_open else '>='} {low}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` if it is a bool (NumPy's included); ``"no"``, ``0`` or ``None`` are refused, not read as truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_texts(name: str, texts) -> list[str]:
+    """``texts`` as a list of non-blank strings; a bare string (which would split into characters) is refused.
+
+    Examples:
+        >>> check_texts("texts", ("tea", "coffee"))
+        ['tea', 'coffee']
+        >>> check_texts("texts", "tea")
+        Traceback (most recent call last):
+        ...
+        TypeError: texts must be a list of strings, got the single string 'tea'
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{name} must be a list of strings, got the single string {texts!r}")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
+    out = list(texts)
+    if not out:
+        raise ValueError(f"{name} must hold at least one text")
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}[{i}] must be a string, got {type(text).__name__} {text!r}")
+        if not text.strip():
+            raise ValueError(f"{name}[{i}] is blank; every text must hold some characters")
+    return out
+
+
+def is_saved_model(folder: Path) -> bool:
+    """Whether ``folder`` holds a saved sentence-transformers model (what ``model.save`` writes)."""
+    return folder.is_dir() and (folder / "modules.json").is_file()
+
+
+def check_output_dir(output_dir, *, overwrite: bool = False, name: str = "output_dir",
+                     hint: str = "pass overwrite=True to replace it") -> Path:
+    """The resolved folder a model may be written to, or a ``ValueError`` before any work.
+
+    Refused always, even with ``overwrite``: an empty path, the current folder or one of its parents, the home
+    folder or one of its parents (the filesystem root among them). An existing path is refused without
+    ``overwrite``; with it, only an empty folder or a folder holding a saved model may be replaced — never a
+    file or a folder of other things. ``name`` and ``hint`` word the error for the caller (a CLI flag).
+
+    Examples:
+        >>> check_output_dir(".", overwrite=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: output_dir must not be the current folder or one of its parents, got '.'
+    """
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(output_dir).__name__}")
+    raw = os.fspath(output_dir)
+    if isinstance(raw, bytes) or not raw.strip():
+        raise ValueError(f"{name} must be a non-empty folder path, got {output_dir!r}")
+    target = Path(raw).expanduser().resolve()
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    if target == cwd or target in cwd.parents:
+        raise ValueError(f"{name} must not be the current folder or one of its parents, got {raw!r}")
+    if target == home or target in home.parents:
+        raise ValueError(f"{name} must not be the home folder or one of its parents, got {raw!r}")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise ValueError(f"{name} {target} already exists; {hint}")
+        if not target.is_dir() or target.is_symlink():
+            raise ValueError(f"{name} {target} is a file or a link, not a model folder; overwrite replaces only "
+                             "a folder holding a saved model (or an empty one)")
+        if not is_saved_model(target) and any(target.iterdir()):
+            raise ValueError(f"{name} {target} holds files but no saved model (no modules.json); overwrite "
+                             "replaces only a folder holding a saved model (or an empty one)")
+    return target
