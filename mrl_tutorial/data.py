@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,11 @@ def _read_table(path: Path) -> list[dict[str, str]]:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".jsonl"):
         raise ValueError(f"{path}: expected a .csv, .tsv or .jsonl file, got {suffix or 'no suffix'!r}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
+                         "save the file as UTF-8") from None
     if not text.strip():
         raise ValueError(f"{path}: the file is empty")
     if suffix == ".jsonl":
@@ -105,24 +110,47 @@ def _hub(source: str, config: str | None, split: str):
     )
 
 
+def _rows_of_split(rows: list[dict], split: str | None, where: str) -> list[dict]:
+    """The rows of ``split`` when the file has a ``split`` column; all rows when it has none."""
+    if split is None or "split" not in rows[0]:
+        return rows
+    chosen = [r for r in rows if r["split"] == split]
+    if not chosen:
+        found = sorted({str(r["split"]) for r in rows})
+        raise ValueError(f"{where}: no rows with split {split!r}; the file's split column holds {found}")
+    return chosen
+
+
+def _number(value, where: str, number: int, column: str) -> float:
+    """A finite number from a table cell: a number, or a string holding one (CSV); bools and text refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{where}, row {number}: column {column!r} holds {value!r}, not a number")
+    try:
+        out = float(value)
+    except ValueError:
+        raise ValueError(f"{where}, row {number}: column {column!r} holds {value!r}, not a number") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{where}, row {number}: column {column!r} holds {value!r}, not a finite number")
+    return out
+
+
+def _text(value, where: str, number: int, column: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}, row {number}: column {column!r} must hold text, got {value!r}")
+    return value
+
+
 def _sts_from_rows(rows: list[dict], where: str, score_range: tuple[float, float], split: str | None) -> Dataset:
     _require_columns(rows, STS_COLUMNS, where)
-    if split is not None and "split" in rows[0]:
-        rows = [r for r in rows if r["split"] == split]
-        if not rows:
-            raise ValueError(f"{where}: no rows with split {split!r}")
+    rows = _rows_of_split(rows, split, where)
     low, high = score_range
     scores = []
     for number, row in enumerate(rows, start=1):
-        try:
-            score = float(row["score"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}, row {number}: column 'score' holds {row['score']!r}, not a number") from None
+        score = _number(row["score"], where, number, "score")
         if not low <= score <= high:
             raise ValueError(f"{where}, row {number}: score {score} is outside the declared range [{low}, {high}]")
         for column in ("sentence1", "sentence2"):
-            if not isinstance(row[column], str) or not row[column].strip():
-                raise ValueError(f"{where}, row {number}: column {column!r} is empty")
+            _text(row[column], where, number, column)
         scores.append((score - low) / (high - low))
     return Dataset.from_dict({
         "sentence1": [r["sentence1"] for r in rows],
@@ -201,6 +229,7 @@ def load_pairs(
     elif _is_local(source):
         path = Path(source).expanduser()
         rows, where = _read_table(path), str(path)
+        rows = _rows_of_split(rows, split, where)  # a split column is honoured: test rows never train
     else:
         data = _hub(str(source), config, split)
         _require_columns(data.column_names, TRIPLET_COLUMNS, str(source))
@@ -208,8 +237,7 @@ def load_pairs(
     _require_columns(rows, TRIPLET_COLUMNS, where)
     for number, row in enumerate(rows, start=1):
         for column in TRIPLET_COLUMNS:
-            if not isinstance(row[column], str) or not row[column].strip():
-                raise ValueError(f"{where}, row {number}: column {column!r} is empty")
+            _text(row[column], where, number, column)
     return Dataset.from_dict({c: [r[c] for r in rows] for c in TRIPLET_COLUMNS})
 
 
@@ -247,8 +275,17 @@ def _retrieval_from_tables(corpus: list[dict], queries: list[dict], qrels: list[
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
             raise ValueError(f"{where[name]}: id {dup!r} appears more than once")
+    for rows, name in ((corpus, "corpus"), (queries, "queries")):
+        for number, row in enumerate(rows, start=1):
+            _text(row["text"], where[name], number, "text")  # null would become the text 'None'
     known_docs, known_queries = set(corpus_ids), set(query_ids)
+    grades = []
     for number, row in enumerate(qrels, start=1):
+        grade = _number(row["score"], where["qrels"], number, "score")
+        if grade != int(grade) or grade < 0:
+            raise ValueError(f"{where['qrels']}, row {number}: score {row['score']!r} must be a whole number >= 0 "
+                             "(a relevance grade)")
+        grades.append(int(grade))
         if str(row["query-id"]) not in known_queries:
             raise ValueError(f"{where['qrels']}, row {number}: query-id {row['query-id']!r} is not in the queries")
         if str(row["corpus-id"]) not in known_docs:
@@ -262,7 +299,7 @@ def _retrieval_from_tables(corpus: list[dict], queries: list[dict], qrels: list[
                                    "text": [str(r["text"]) for r in queries if str(r["_id"]) in judged]}),
         qrels=Dataset.from_dict({"query-id": [str(r["query-id"]) for r in qrels],
                                  "corpus-id": [str(r["corpus-id"]) for r in qrels],
-                                 "score": [int(float(r["score"])) for r in qrels]}),
+                                 "score": grades}),
     )
 
 
@@ -284,6 +321,9 @@ def load_retrieval(source: str | os.PathLike = BUNDLED, split: str = "test") -> 
         >>> data.corpus.column_names, data.queries.column_names
         (['_id', 'title', 'text'], ['_id', 'text'])
     """
+    if source != BUNDLED and Path(source).expanduser().is_file():
+        raise ValueError(f"source {source} is a file; load_retrieval reads a BEIR folder holding corpus.jsonl, "
+                         "queries.jsonl and qrels/<split>.tsv, or a hub id")
     if source == BUNDLED or Path(source).expanduser().is_dir():
         folder = bundled_path("retrieval") if source == BUNDLED else Path(source).expanduser()
         if source == BUNDLED:

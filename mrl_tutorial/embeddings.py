@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from mrl_tutorial._checks import check_bool, check_texts
+from mrl_tutorial._checks import check_bool, check_int, check_texts
 
 __all__ = ["encode", "encode_unique", "as_matrix", "unit_rows", "cosine_similarity", "top_k", "bytes_per_vector",
            "storage_table", "BYTES_PER_VALUE"]
@@ -147,9 +147,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     scores = np.asarray(scores)
     if scores.ndim != 2:
         raise ValueError(f"scores must be 2-D (queries, documents), got shape {scores.shape}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= scores.shape[1]:
-        raise ValueError(f"k must be an int in [1, {scores.shape[1]}] (the number of documents), got {k!r}")
-    k = int(k)
+    k = check_int("k", k, low=1, high=scores.shape[1])  # at most the number of documents
     if k < scores.shape[1]:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         # argpartition may cut through a tie: take every column that ties with the k-th score, then sort
@@ -168,8 +166,7 @@ def bytes_per_vector(dim: int, dtype: str = "float32") -> float:
         >>> bytes_per_vector(384), bytes_per_vector(64, "binary")
         (1536.0, 8.0)
     """
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    check_int("dim", dim, low=1)
     if dtype not in BYTES_PER_VALUE:
         raise ValueError(f"dtype must be one of {list(BYTES_PER_VALUE)}, got {dtype!r}")
     return float(dim) * BYTES_PER_VALUE[dtype]
@@ -184,8 +181,7 @@ def storage_table(n_vectors: int, dims: Sequence[int], dtypes: Sequence[str] = (
         >>> [r["total_bytes"] for r in storage_table(1000, [384, 64])]
         [1536000.0, 256000.0]
     """
-    if isinstance(n_vectors, bool) or not isinstance(n_vectors, (int, np.integer)) or n_vectors < 1:
-        raise ValueError(f"n_vectors must be a positive int, got {n_vectors!r}")
+    check_int("n_vectors", n_vectors, low=1)
     if not dims:
         raise ValueError("dims must name at least one dimension")
     full = bytes_per_vector(max(dims), "float32")

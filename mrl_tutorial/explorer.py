@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mrl_tutorial._checks import check_texts
+from mrl_tutorial._checks import check_int, check_texts
 from mrl_tutorial.config import under_test
 from mrl_tutorial.embeddings import encode
 from mrl_tutorial.retrieval import FunnelIndex
@@ -84,8 +84,7 @@ class DimensionExplorer:
         if not models:
             raise ValueError("models must name at least one model")
         corpus = check_texts("corpus", corpus)
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(corpus):
-            raise ValueError(f"k must be an int in [1, {len(corpus)}], got {k!r}")
+        check_int("k", k, low=1, high=len(corpus))
         self.models, self.corpus, self.k = dict(models), list(corpus), k
         given = dict(corpus_embeddings or {})
         # one index per model: each slider stop's normalized prefix is computed once, then reused
@@ -103,8 +102,7 @@ class DimensionExplorer:
         """Each model's :class:`Comparison` for ``query`` at ``dim``."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= self.full_dim:
-            raise ValueError(f"dim must be an int in [1, {self.full_dim}], got {dim!r}")
+        check_int("dim", dim, low=1, high=self.full_dim)
         return {name: compare_at_dim(model.encode([query])[0], self.indexes[name], int(dim), self.k)
                 for name, model in self.models.items()}
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
+from mrl_tutorial._checks import check_int
+
 __all__ = ["DEFAULT_MODEL_NAME", "default_model_path", "load_model", "resolve_device"]
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -76,9 +78,8 @@ def load_model(
         384
     """
     device = resolve_device(device)
-    if truncate_dim is not None and (isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int)
-                                     or truncate_dim < 1):
-        raise ValueError(f"truncate_dim must be a positive int or None, got {truncate_dim!r}")
+    if truncate_dim is not None:
+        check_int("truncate_dim", truncate_dim, low=1)
     if name_or_path is None:
         path = default_model_path()
         model = SentenceTransformer(str(path), device=device, truncate_dim=truncate_dim, local_files_only=True)

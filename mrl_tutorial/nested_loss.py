@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mrl_tutorial._checks import check_int, check_number
+
 __all__ = [
     "matryoshka_dims",
     "validate_dims",
@@ -206,11 +208,10 @@ def train_head(
     n, dim = anchor.shape
     if positive.shape != anchor.shape or (negative is not None and negative.shape != anchor.shape):
         raise ValueError("anchor, positive and negative must have the same shape (n, d)")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
+    check_int("epochs", epochs, low=1)
+    check_int("batch_size", batch_size, low=1, high=n)  # a batch larger than the data would train nothing
+    check_number("lr", lr, low=0, low_open=True)
+    check_int("seed", seed, low=0)
     dims = validate_dims(dims or matryoshka_dims(dim), dim) if matryoshka else [dim]
     weights = validate_weights(weights, len(dims)) if matryoshka else [1.0]
     generator = torch.Generator().manual_seed(seed)
@@ -227,6 +228,8 @@ def train_head(
             if negative is not None:
                 columns.append(head(negative[idx]))
             loss = matryoshka_loss(columns, dims, weights)
+            if not torch.isfinite(loss):
+                raise ValueError(f"the loss became {loss.item()} in epoch {len(history) + 1}; lower lr (got {lr})")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -272,8 +275,7 @@ def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequ
     a, b = np.asarray(embeddings1, dtype=np.float64), np.asarray(embeddings2, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"embeddings1 and embeddings2 must be 2-D of one shape, got {a.shape} and {b.shape}")
-    if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= a.shape[1]:
-        raise ValueError(f"block must be an int in [1, {a.shape[1]}], got {block!r}")
+    check_int("block", block, low=1, high=a.shape[1])
     out = []
     for start in range(0, a.shape[1], block):
         x, y = a[:, start:start + block], b[:, start:start + block]

@@ -291,6 +291,14 @@ def train(
         with cached:
             trainer.train()
     model.eval()
+    if trainer.state.global_step == 0:  # the no-duplicates sampler found no full batch: the model is unchanged
+        raise ValueError(f"no training step ran: {train_dataset.num_rows} rows gave no batch of {recipe.batch_size} "
+                         "rows without repeated texts; use more (or more varied) rows or a smaller batch_size; "
+                         "nothing was saved")
+    diverged = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if diverged:
+        raise ValueError(f"training diverged: {len(diverged)} weight tensors hold NaN or infinity (first: "
+                         f"{diverged[0]}); lower lr (got {recipe.lr}); nothing was saved")
     if output_dir is not None:
         save_model(model, output_dir, overwrite=overwrite)
     return model
@@ -333,8 +341,7 @@ def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int]
 
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    check_int("steps", steps, low=1)
     if triplets.num_rows < (steps + 1) * batch_size:
         raise ValueError(f"need at least {(steps + 1) * batch_size} triplets for {steps} steps of {batch_size}")
     model = copy.deepcopy(model)

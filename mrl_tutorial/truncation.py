@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from mrl_tutorial._checks import check_int
 from mrl_tutorial.embeddings import as_matrix, top_k, unit_rows
 
 __all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "ranking_metrics", "PCARotation"]
@@ -47,8 +48,7 @@ def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
     is_tensor = isinstance(embeddings, torch.Tensor)
     matrix = as_matrix(embeddings)
     full = matrix.shape[1]
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= full:
-        raise ValueError(f"dim must be an int in [1, {full}], got {dim!r}")
+    check_int("dim", dim, low=1, high=full)
     out = unit_rows(matrix[:, :dim]) if normalize else np.ascontiguousarray(matrix[:, :dim])
     if is_tensor:
         return torch.from_numpy(out).to(embeddings.device)
@@ -126,8 +126,7 @@ def retrieval_by_dim(
     if len(query_ids) != q.shape[0] or len(corpus_ids) != c.shape[0]:
         raise ValueError(f"need one id per row: {len(query_ids)} query ids for {q.shape[0]} queries, "
                          f"{len(corpus_ids)} corpus ids for {c.shape[0]} passages")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= c.shape[0]:
-        raise ValueError(f"k must be an int in [1, {c.shape[0]}], got {k!r}")
+    check_int("k", k, low=1, high=c.shape[0])
     metrics = ranking_metrics(query_ids, corpus_ids, relevant_docs, k=k)
     out = {}
     for d in resolve_dims(dims, q.shape[1]):
@@ -150,6 +149,12 @@ def ranking_metrics(query_ids: Sequence[str], corpus_ids: Sequence[str], relevan
     """
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
+    for qid in query_ids:
+        if qid not in relevant_docs:
+            raise ValueError(f"relevant_docs has no entry for query {qid!r}")
+        if isinstance(relevant_docs[qid], (str, bytes)):  # set("d12") would be {"d", "1", "2"}
+            raise TypeError(f"relevant_docs[{qid!r}] must be a set of corpus ids, got the string "
+                            f"{relevant_docs[qid]!r}")
     # The evaluator only needs ids here; no text is ever encoded.
     evaluator = InformationRetrievalEvaluator(
         queries=dict(zip(query_ids, query_ids, strict=True)), corpus=dict(zip(corpus_ids, corpus_ids, strict=True)),

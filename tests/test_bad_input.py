@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from mrl_tutorial.config import quiet, set_seed
 from mrl_tutorial.embeddings import cosine_similarity, encode, encode_unique
 from mrl_tutorial.explorer import DimensionExplorer
+from mrl_tutorial.nested_loss import train_head
 from mrl_tutorial.report import run_report
 from mrl_tutorial.retrieval import FunnelIndex, exact_search, shortlist_rerank
 from mrl_tutorial.training import Recipe, parse_dims
@@ -16,6 +18,7 @@ from mrl_tutorial.truncation import truncate
 
 DOCS = np.eye(16, dtype=np.float32)[:12] + 0.01
 QUERIES = DOCS[:3] + 0.05
+ROWS = torch.eye(16)[:, :8] + 0.1
 
 REFUSED = [
     ("encode a bare string", lambda: encode(None, "tea"), TypeError, "single string 'tea'"),
@@ -29,6 +32,10 @@ REFUSED = [
     ("binary_first='no'", lambda: FunnelIndex(DOCS).search(QUERIES, [(8, 4), (16, 2)], binary_first="no"),
      TypeError, "binary_first must be True or False"),
     ("nbytes of a negative dim", lambda: FunnelIndex(DOCS).nbytes(dim=-8), ValueError, r"dim must be an int in"),
+    ("train_head with a batch larger than the data", lambda: train_head(ROWS, ROWS, matryoshka=False), ValueError,
+     r"batch_size must be an int in \[1, 16\], got 64"),
+    ("train_head lr=inf", lambda: train_head(ROWS, ROWS, matryoshka=False, batch_size=8, lr=float("inf")),
+     ValueError, "lr must be a finite number > 0, got inf"),
     ("Recipe(matryoshka='no')", lambda: Recipe(matryoshka="no"), TypeError, "matryoshka must be True or False"),
     ("Recipe(lr=inf)", lambda: Recipe(lr=float("inf")), ValueError, "lr must be a finite number > 0, got inf"),
     ("Recipe(epochs=True)", lambda: Recipe(epochs=True), ValueError, "epochs must be a finite number"),
@@ -65,3 +72,68 @@ def test_funnel_index_owns_its_corpus():
     before = index.search(QUERIES, [(16, 3)])[0]
     docs[:] = 0.0
     np.testing.assert_array_equal(index.search(QUERIES, [(16, 3)])[0], before)
+
+
+def _write(path, text: str, encoding: str = "utf-8"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def _beir(folder, corpus: str, queries: str = '{"_id": "q1", "text": "where is the ferry"}\n',
+          qrels: str = "query-id\tcorpus-id\tscore\nq1\td1\t1\n"):
+    _write(folder / "corpus.jsonl", corpus)
+    _write(folder / "queries.jsonl", queries)
+    _write(folder / "qrels" / "test.tsv", qrels)
+    return folder
+
+
+PAIRS = "anchor,positive,negative,split\na,b,c,train\nd,e,f,test\n"
+CORPUS = '{"_id": "d1", "text": "the ferry leaves at nine"}\n{"_id": "d2", "text": "tea is brewed"}\n'
+
+
+def test_local_pair_files_honour_their_split_column(tmp_path):
+    """load_pairs(path, split="test") returns the test rows only; test rows never go into training."""
+    from mrl_tutorial.data import load_pairs
+
+    path = _write(tmp_path / "pairs.csv", PAIRS)
+    assert load_pairs(path, split="train")["anchor"] == ["a"]
+    assert load_pairs(path, split="test")["anchor"] == ["d"]
+    with pytest.raises(ValueError, match=r"no rows with split 'dev'; the file's split column holds \['test', 'tr"):
+        load_pairs(path, split="dev")
+
+
+LOADER_FINDINGS = [
+    ("a latin-1 file", lambda d: _write(d / "sts.csv", "sentence1,sentence2,score\ncafé,tea,1\n", "latin-1"),
+     "sts", r"sts\.csv: not UTF-8 text"),
+    ("a JSON true score", lambda d: _write(d / "sts.jsonl", '{"sentence1": "a", "sentence2": "b", "score": true}\n'),
+     "sts", r"row 1: column 'score' holds True, not a number"),
+    ("a NaN score", lambda d: _write(d / "sts.csv", "sentence1,sentence2,score\na,b,nan\n"),
+     "sts", r"row 1: column 'score' holds 'nan', not a finite number"),
+    ("a null sentence", lambda d: _write(d / "sts.jsonl", '{"sentence1": null, "sentence2": "b", "score": 1}\n'),
+     "sts", r"row 1: column 'sentence1' must hold text, got None"),
+    ("a qrels grade of 0.7", lambda d: _beir(d / "beir", CORPUS, qrels="query-id\tcorpus-id\tscore\nq1\td1\t0.7\n"),
+     "retrieval", r"row 1: score '0.7' must be a whole number >= 0"),
+    ("a null passage", lambda d: _beir(d / "beir", '{"_id": "d1", "text": null}\n'),
+     "retrieval", r"corpus\.jsonl, row 1: column 'text' must hold text, got None"),
+    ("a file where a folder is expected", lambda d: _write(d / "corpus.jsonl", CORPUS),
+     "retrieval", r"is a file; load_retrieval reads a BEIR folder"),
+]
+
+
+@pytest.mark.parametrize(("label", "make", "loader", "match"), LOADER_FINDINGS, ids=[r[0] for r in LOADER_FINDINGS])
+def test_bad_files_are_refused_with_the_file_and_row(label, make, loader, match, tmp_path):
+    """Each bad file gets a ValueError naming the file (and row) instead of a silent wrong value."""
+    from mrl_tutorial.data import load_retrieval, load_sts
+
+    path = make(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        load_sts(path) if loader == "sts" else load_retrieval(path)
+
+
+def test_relevant_docs_given_as_strings_are_refused():
+    """{"q1": "d12"} would be read as the set of characters {"d", "1", "2"}."""
+    from mrl_tutorial.truncation import ranking_metrics
+
+    with pytest.raises(TypeError, match=r"relevant_docs\['q1'\] must be a set of corpus ids, got the string 'd12'"):
+        ranking_metrics(["q1"], ["d12"], {"q1": "d12"})

@@ -68,7 +68,7 @@ def test_storage_arithmetic():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: bytes_per_vector(0), "dim must be a positive int"),
+    (lambda: bytes_per_vector(0), "dim must be an int >= 1, got 0"),
     (lambda: bytes_per_vector(8, "float64"), "dtype must be one of"),
     (lambda: storage_table(0, [8]), "n_vectors"),
     (lambda: storage_table(10, []), "at least one"),

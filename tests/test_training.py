@@ -153,3 +153,20 @@ def test_report_command_writes_both_figures(tmp_path, capsys):
         assert printed.count(f" {name} ") >= 2, name
     for name in ("quality_by_dim.png", "funnel_recall_vs_cost.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_data_that_gives_no_batch_is_refused_and_nothing_is_saved(model, tmp_path):
+    """Positives that all repeat leave the no-duplicates sampler without a batch: an error, not the base model."""
+    same = TRIPLETS.map(lambda row: {"positive": "The river went up."})
+    with pytest.raises(ValueError, match="no training step ran"):
+        train(model, same, SMALL, output_dir=tmp_path / "m", device="cpu")
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_training_that_diverges_is_refused_and_nothing_is_saved(model, tmp_path):
+    """An lr so large that the weights overflow: a clear error instead of a saved model of NaNs."""
+    with pytest.raises(ValueError, match="training diverged"):
+        train(model, TRIPLETS, SMALL.replace(lr=1e38), output_dir=tmp_path / "m", device="cpu")
+    assert not (tmp_path / "m").exists()
