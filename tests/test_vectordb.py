@@ -1,0 +1,74 @@
+"""The funnel in Qdrant: the same results as FunnelIndex, a collection kept in a folder, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mrl_tutorial.retrieval import FunnelIndex
+from mrl_tutorial.vectordb import build_collection, connect, funnel_search
+
+RNG = np.random.default_rng(0)
+DOCS = (RNG.normal(size=(300, 32)) * np.geomspace(1.0, 0.1, 32)).astype(np.float32)
+QUERIES = DOCS[:20] + 0.3 * RNG.normal(size=(20, 32)).astype(np.float32)
+
+
+@pytest.mark.slow
+def test_qdrant_funnel_returns_the_same_top_10_as_funnel_index_on_the_bundled_set(model):
+    """64-dim prefetch of 100, full-vector rerank: the top 10 of every query equal FunnelIndex's, in order."""
+    from mrl_tutorial.data import load_retrieval
+    from mrl_tutorial.embeddings import encode
+
+    data = load_retrieval()
+    corpus, queries = encode(model, data.corpus["text"]), encode(model, data.queries["text"][:100])
+    client = connect()
+    build_collection(client, "bundled", corpus, shortlist_dim=64)
+    found, scores = funnel_search(client, "bundled", queries, shortlist=100, k=10)
+    expected, expected_scores = FunnelIndex(corpus).search(queries, [(64, 100), (384, 10)])
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+
+
+def test_a_collection_in_a_folder_survives_a_new_client(tmp_path):
+    """Embedded on disk: build, close, reconnect, search."""
+    client = connect(str(tmp_path / "qdrant"))
+    build_collection(client, "docs", DOCS, shortlist_dim=8)
+    before = funnel_search(client, "docs", QUERIES, shortlist=30, k=5)[0]
+    client.close()
+    again = connect(str(tmp_path / "qdrant"))
+    np.testing.assert_array_equal(funnel_search(again, "docs", QUERIES, shortlist=30, k=5)[0], before)
+    again.close()
+
+
+def test_an_existing_collection_is_kept_unless_overwrite():
+    """A second build refuses; with overwrite it replaces the points."""
+    client = connect()
+    build_collection(client, "docs", DOCS, shortlist_dim=8)
+    with pytest.raises(ValueError, match="collection 'docs' already exists; pass overwrite=True"):
+        build_collection(client, "docs", DOCS[:10], shortlist_dim=8)
+    assert client.count("docs").count == 300
+    build_collection(client, "docs", DOCS[:10], shortlist_dim=8, overwrite=True)
+    assert client.count("docs").count == 10
+
+
+@pytest.fixture(scope="module")
+def built():
+    client = connect()
+    build_collection(client, "docs", DOCS, shortlist_dim=8)
+    return client
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda c: build_collection(c, "new", np.empty((0, 32))), "corpus_embeddings must not be empty"),
+    (lambda c: build_collection(c, "new", DOCS, shortlist_dim=32), r"shortlist_dim must be an int in \[1, 31\]"),
+    (lambda c: build_collection(c, "", DOCS), "collection must be a non-empty name"),
+    (lambda c: funnel_search(c, "nope", QUERIES), r"no collection 'nope' in this Qdrant; it has \['docs'\]"),
+    (lambda c: funnel_search(c, "docs", QUERIES[:, :16]), "query embeddings have dim 16 but collection 'docs'"),
+    (lambda c: funnel_search(c, "docs", QUERIES, shortlist=5, k=10), r"shortlist must be an int in \[10, 300\]"),
+    (lambda c: funnel_search(c, "docs", QUERIES, k=0), r"k must be an int in \[1, 300\]"),
+])
+def test_bad_input_is_refused_before_anything_is_written(built, call, match):
+    """Empty corpus, a prefix as long as the vector, unknown collection, wrong dim, shortlist below k."""
+    with pytest.raises(ValueError, match=match):
+        call(built)
+    assert [c.name for c in built.get_collections().collections] == ["docs"]
