@@ -165,6 +165,7 @@ def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
         1.7071
     """
     _check_pair(original, adapted)
+    dims = validate_dims(dims, original.shape[1])
     weights = validate_weights(weights, len(dims))
     n = original.shape[0]
     target = _cosines(original)
@@ -186,8 +187,8 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
     """
     _check_pair(original, adapted)
     n = original.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n:
-        raise ValueError(f"k must be an int in [1, {n - 1}] (fewer than the rows of the batch), got {k!r}")
+    k = check_int("k (fewer than the rows of the batch)", k, low=1, high=n - 1)
+    dims = validate_dims(dims, original.shape[1])
     weights = validate_weights(weights, len(dims))
     target = _cosines(original)
     neighbours = (target - 3.0 * torch.eye(n, dtype=target.dtype, device=target.device)).topk(k, dim=1).indices

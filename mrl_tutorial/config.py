@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mrl_tutorial._checks import check_int
+
 __all__ = ["Settings", "settings", "set_seed", "quiet", "under_test", "show_progress", "LARGE_SET", "cache_dir",
            "cache_key", "setup_notebook"]
 
@@ -144,8 +146,8 @@ def show_progress(n_items: int | None = None) -> bool:
         >>> show_progress(10_000) == (not under_test())
         True
     """
-    if n_items is not None and (isinstance(n_items, bool) or not isinstance(n_items, int) or n_items < 0):
-        raise ValueError(f"n_items must be a non-negative int or None, got {n_items!r}")
+    if n_items is not None:
+        check_int("n_items (or None)", n_items, low=0)
     bars_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in _OFF  # tqdm's own switch: never raise
     return not under_test() and not bars_off and (n_items is None or n_items >= LARGE_SET)
 

@@ -89,7 +89,7 @@ def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -
     return array
 
 
-def unit_rows(matrix: np.ndarray, name: str = "embeddings", *, zero_rows: str = "keep") -> np.ndarray:
+def unit_rows(matrix: np.ndarray, name: str = "matrix", *, zero_rows: str = "keep") -> np.ndarray:
     """Each row of a finite ``(n, d)`` matrix divided by its length, as float32.
 
     Exact for huge and tiny finite rows: each row is first scaled by its largest absolute value and the length
@@ -104,6 +104,7 @@ def unit_rows(matrix: np.ndarray, name: str = "embeddings", *, zero_rows: str = 
     """
     if zero_rows not in ("keep", "raise"):
         raise ValueError(f"zero_rows must be 'keep' or 'raise', got {zero_rows!r}")
+    as_matrix(matrix, name)  # 2-D, not empty, numbers, finite
     x = np.asarray(matrix, dtype=np.float64)
     scale = np.abs(x).max(axis=1, keepdims=True)
     if zero_rows == "raise" and (scale == 0).any():
@@ -182,8 +183,10 @@ def storage_table(n_vectors: int, dims: Sequence[int], dtypes: Sequence[str] = (
         [1536000.0, 256000.0]
     """
     check_int("n_vectors", n_vectors, low=1)
-    if not dims:
-        raise ValueError("dims must name at least one dimension")
+    if isinstance(dims, str) or not dims:
+        raise ValueError(f"dims must be a non-empty list of ints, got {dims!r}")
+    for d in dims:
+        check_int(f"each of dims {list(dims)}", d, low=1)
     full = bytes_per_vector(max(dims), "float32")
     return [
         {"dim": int(d), "dtype": t, "bytes_per_vector": bytes_per_vector(d, t),

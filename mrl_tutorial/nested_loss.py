@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mrl_tutorial._checks import check_int, check_number
+from mrl_tutorial._checks import check_bool, check_int, check_number
 
 __all__ = [
     "matryoshka_dims",
@@ -48,11 +48,8 @@ def matryoshka_dims(full_dim: int, floor: int = 8) -> list[int]:
         >>> matryoshka_dims(768, floor=64)
         [768, 512, 256, 128, 64]
     """
-    for name, value in (("full_dim", full_dim), ("floor", floor)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if floor > full_dim:
-        raise ValueError(f"floor must be in [1, {full_dim}] (at most full_dim), got {floor}")
+    full_dim = check_int("full_dim", full_dim, low=1)
+    floor = check_int("floor (at most full_dim)", floor, low=1, high=full_dim)
     dims = [int(full_dim)]
     power = 2 ** math.floor(math.log2(full_dim))
     if power == full_dim:
@@ -78,11 +75,7 @@ def validate_dims(dims: Sequence[int], full_dim: int) -> list[int]:
     if not dims:
         raise ValueError("matryoshka_dims must name at least one dimension, got []")
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise ValueError(f"matryoshka_dims must hold ints, got {d!r} in {dims}")
-        if not 1 <= d <= full_dim:
-            raise ValueError(f"each of matryoshka_dims must be in [1, {full_dim}] (the model's dimension), "
-                             f"got {d} in {dims}")
+        check_int(f"each of matryoshka_dims {dims} (the model's dimension at most)", d, low=1, high=full_dim)
     if len(set(dims)) != len(dims):
         raise ValueError(f"matryoshka_dims must not repeat a dimension, got {dims}")
     if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
@@ -106,16 +99,12 @@ def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float
     weights = list(weights)
     if len(weights) != n_dims:
         raise ValueError(f"matryoshka_weights must have one weight per dim ({n_dims}), got {len(weights)}: {weights}")
-    for w in weights:
-        if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or not math.isfinite(w) or w <= 0:
-            raise ValueError(f"matryoshka_weights must be positive finite numbers, got {w!r} in {weights}")
-    return [float(w) for w in weights]
+    return [check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True) for w in weights]
 
 
 def prefix(embeddings: Tensor, dim: int) -> Tensor:
     """The first ``dim`` coordinates of each row ``(n, d)``, re-normalized to unit length (what the loss sees)."""
-    if not 1 <= dim <= embeddings.shape[-1]:
-        raise ValueError(f"dim must be in [1, {embeddings.shape[-1]}], got {dim}")
+    dim = check_int("dim", dim, low=1, high=embeddings.shape[-1])
     return F.normalize(embeddings[..., :dim], p=2, dim=-1)
 
 
@@ -172,6 +161,7 @@ class ProjectionHead(nn.Module):
     """A square linear map on top of a frozen encoder, started at the identity (so it starts as the encoder)."""
 
     def __init__(self, dim: int):
+        dim = check_int("dim", dim, low=1)
         super().__init__()
         self.linear = nn.Linear(dim, dim, bias=False)
         with torch.no_grad():
@@ -208,6 +198,7 @@ def train_head(
     n, dim = anchor.shape
     if positive.shape != anchor.shape or (negative is not None and negative.shape != anchor.shape):
         raise ValueError("anchor, positive and negative must have the same shape (n, d)")
+    matryoshka = check_bool("matryoshka", matryoshka)
     check_int("epochs", epochs, low=1)
     check_int("batch_size", batch_size, low=1, high=n)  # a batch larger than the data would train nothing
     check_number("lr", lr, low=0, low_open=True)

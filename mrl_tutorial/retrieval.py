@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mrl_tutorial._checks import check_bool, check_int
+from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
@@ -86,20 +86,28 @@ class FunnelIndex:
         return queries
 
     def _scan(self, queries: np.ndarray, dim: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-k over the whole corpus with the ``dim``-prefix."""
+        """Exact top-k over the whole corpus with the ``dim``-prefix, ties broken by lower document index.
+
+        A matrix product (BLAS or faiss) may score two identical documents an ulp apart, depending on where
+        they sit in the corpus, so its order among ties is arbitrary. The scan therefore keeps a few more than
+        ``k`` (a quarter more, at least 8) and rescores them with :meth:`_rerank`, which scores each pair on its
+        own: identical documents then tie exactly and the lower index wins, the same in every search path.
+        """
         from mrl_tutorial.truncation import truncate
 
         q = np.ascontiguousarray(truncate(queries, dim))
+        wanted = min(self.n, k + max(8, k // 4))
         if self.backend == "numpy":
-            return top_k(q @ self.prefix(dim).T, k)
-        import faiss
+            candidates, _ = top_k(q @ self.prefix(dim).T, wanted)
+        else:
+            import faiss
 
-        if dim not in self._float_index:
-            index = faiss.IndexFlatIP(dim)
-            index.add(self.prefix(dim))
-            self._float_index[dim] = index
-        scores, indices = self._float_index[dim].search(q, k)
-        return indices.astype(np.int64), scores
+            if dim not in self._float_index:
+                index = faiss.IndexFlatIP(dim)
+                index.add(self.prefix(dim))
+                self._float_index[dim] = index
+            _, candidates = self._float_index[dim].search(q, wanted)
+        return self._rerank(queries, candidates, dim, k)
 
     def _binary_scan(self, queries: np.ndarray, dim: int, k: int) -> np.ndarray:
         """Top-k by Hamming distance between sign bits of the ``dim``-prefix (faiss ``IndexBinaryFlat``)."""
@@ -129,10 +137,11 @@ class FunnelIndex:
             import faiss
 
             docs, cand = self.prefix(dim), np.ascontiguousarray(candidates, dtype=np.int64)
-            scores = np.empty((len(q), keep), dtype=np.float32)
-            indices = np.empty((len(q), keep), dtype=np.int64)
+            wanted = min(cand.shape[1], keep + max(8, keep // 4))  # faiss's heap keeps an arbitrary one of
+            scores = np.empty((len(q), wanted), dtype=np.float32)  # tied candidates: sort a few more below
+            indices = np.empty((len(q), wanted), dtype=np.int64)
             faiss.knn_inner_products_by_idx(faiss.swig_ptr(q), faiss.swig_ptr(docs), faiss.swig_ptr(cand), dim,
-                                            len(q), self.n, cand.shape[1], keep, faiss.swig_ptr(scores),
+                                            len(q), self.n, cand.shape[1], wanted, faiss.swig_ptr(scores),
                                             faiss.swig_ptr(indices), cand.shape[1])
         else:
             indices = candidates
@@ -155,12 +164,12 @@ class FunnelIndex:
         out = []
         for i, stage in enumerate(stages):
             if not isinstance(stage, (tuple, list)) or len(stage) != 2:
-                raise ValueError(f"each stage must be a (dim, keep) pair, got {stage!r}")
-            dim = check_int(f"stage {i} dim", stage[0], low=1, high=self.dim)
-            keep = check_int(f"stage {i} keep", stage[1], low=1, high=self.n if i == 0 else out[-1][1])
+                raise ValueError(f"stages must be a list of (dim, keep) pairs, got {stage!r} in {stages!r}")
+            dim = check_int(f"stages[{i}] dim", stage[0], low=1, high=self.dim)
+            keep = check_int(f"stages[{i}] keep", stage[1], low=1, high=self.n if i == 0 else out[-1][1])
             after_binary = binary_first and i == 1
             if out and dim <= out[-1][0] and not after_binary:
-                raise ValueError(f"funnel dims must increase from stage to stage, got {[s[0] for s in stages]}")
+                raise ValueError(f"the dims of stages must increase from stage to stage, got {[s[0] for s in stages]}")
             out.append((dim, keep))
         return out
 
@@ -202,7 +211,9 @@ def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = 
         [[2, 1]]
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
-    return index.search(query_embeddings, [(index.dim if dim is None else dim, k)])
+    k = check_int("k", k, low=1, high=index.n)
+    dim = index.dim if dim is None else check_int("dim", dim, low=1, high=index.dim)
+    return index.search(query_embeddings, [(dim, k)])
 
 
 def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist_k: int, k: int,
@@ -214,7 +225,10 @@ def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, sh
     With ``shortlist_k`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
-    rerank_dim = index.dim if rerank_dim is None else rerank_dim
+    rerank_dim = index.dim if rerank_dim is None else check_int("rerank_dim", rerank_dim, low=1, high=index.dim)
+    shortlist_dim = check_int("shortlist_dim", shortlist_dim, low=1, high=index.dim)
+    shortlist_k = check_int("shortlist_k", shortlist_k, low=1, high=index.n)
+    k = check_int("k", k, low=1, high=shortlist_k)
     if shortlist_dim == rerank_dim:
         raise ValueError(f"shortlist_dim must be smaller than rerank_dim ({rerank_dim}), got {shortlist_dim}")
     return index.search(query_embeddings, [(shortlist_dim, shortlist_k), (rerank_dim, k)], binary_first=binary)
@@ -251,8 +265,14 @@ def funnel_cost(stages: Sequence[tuple[int, int]], n_corpus: int) -> int:
         >>> funnel_cost([(64, 200), (384, 10)], 1000)  # 64 x 1000 + 200 x 384
         140800
     """
-    if not stages:
-        raise ValueError("stages must hold at least one (dim, keep) pair")
+    if isinstance(stages, str) or not stages:
+        raise ValueError(f"stages must hold at least one (dim, keep) pair, got {stages!r}")
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, (tuple, list)) or len(stage) != 2:
+            raise ValueError(f"stages must be a list of (dim, keep) pairs, got {stage!r} in {stages!r}")
+        check_int(f"stages[{i}] dim", stage[0], low=1)
+        check_int(f"stages[{i}] keep", stage[1], low=1)
+    check_int("n_corpus", n_corpus, low=1)
     first_dim = stages[0][0]
     return int(first_dim * n_corpus + sum(keep * dim for (_, keep), (dim, _) in zip(stages, stages[1:], strict=False)))
 
@@ -266,8 +286,9 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     Recall against the full search can only grow with the shortlist (a longer shortlist holds the shorter
     one), so bisection finds the smallest size.
     """
-    if not 0 < target <= 1:
+    if not 0 < check_number("target", target) <= 1:
         raise ValueError(f"target must be in (0, 1], got {target!r}")
+    k = check_int("k", k, low=1, high=index.n)
 
     def recall(size: int) -> float:
         found, _ = index.search(query_embeddings, [(shortlist_dim, size), (index.dim, k)])

@@ -64,9 +64,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.loss not in ("mnrl", "cosent"):
             raise ValueError(f"loss must be 'mnrl' or 'cosent', got {self.loss!r}")
-        if isinstance(self.n_dims_per_step, bool) or not isinstance(self.n_dims_per_step, int) or (
-                self.n_dims_per_step == 0 or self.n_dims_per_step < -1):
-            raise ValueError(f"n_dims_per_step must be -1 (all dims) or a positive int, got {self.n_dims_per_step!r}")
+        if not (type(self.n_dims_per_step) is int and self.n_dims_per_step == -1):
+            check_int("n_dims_per_step (or -1 for all dims)", self.n_dims_per_step, low=1)
         check_bool("matryoshka", self.matryoshka)
         check_bool("freeze_encoder", self.freeze_encoder)
         check_number("epochs", self.epochs, low=0, low_open=True)
@@ -366,7 +365,13 @@ def parse_dims(values: Sequence[str]) -> tuple[int, ...]:
     """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers."""
     if isinstance(values, str):  # "64" would otherwise be read as the dims 6 and 4
         raise TypeError(f"dims must be a list like ['64', '32'], got the single string {values!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise TypeError(f"dims must be strings or ints like '64', got {v!r} in {list(values)}")
     try:
-        return tuple(int(v) for v in values)
+        dims = tuple(int(v) for v in values)
     except ValueError:
         raise ValueError(f"dims must be integers, got {list(values)}") from None
+    if not dims or min(dims) < 1:
+        raise ValueError(f"dims must be one or more positive integers, got {list(values)}")
+    return dims

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from mrl_tutorial._checks import check_int
+from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k, unit_rows
 
 __all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "ranking_metrics", "PCARotation"]
@@ -49,7 +49,7 @@ def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
     matrix = as_matrix(embeddings)
     full = matrix.shape[1]
     check_int("dim", dim, low=1, high=full)
-    out = unit_rows(matrix[:, :dim]) if normalize else np.ascontiguousarray(matrix[:, :dim])
+    out = unit_rows(matrix[:, :dim]) if check_bool("normalize", normalize) else np.ascontiguousarray(matrix[:, :dim])
     if is_tensor:
         return torch.from_numpy(out).to(embeddings.device)
     return out
@@ -72,8 +72,7 @@ def resolve_dims(dims: Sequence[int] | str, full_dim: int) -> list[int]:
     if not dims:
         raise ValueError("dims must name at least one dimension")
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 1 <= d <= full_dim:
-            raise ValueError(f"every dim must be an int in [1, {full_dim}], got {d!r}")
+        check_int(f"each of dims {dims}", d, low=1, high=full_dim)
     return sorted({int(d) for d in dims})
 
 
@@ -92,7 +91,9 @@ def sts_by_dim(embeddings1: Array, embeddings2: Array, scores: Sequence[float],
     a, b = as_matrix(embeddings1, "embeddings1"), as_matrix(embeddings2, "embeddings2")
     if a.shape != b.shape:
         raise ValueError(f"embeddings1 and embeddings2 must have the same shape, got {a.shape} and {b.shape}")
-    gold = np.asarray(scores, dtype=float)
+    if isinstance(scores, str):
+        raise TypeError(f"scores must be a list of numbers, got the string {scores!r}")
+    gold = np.array([check_number(f"scores[{i}]", s) for i, s in enumerate(scores)])
     if gold.shape != (a.shape[0],):
         raise ValueError(f"scores must hold one number per pair ({a.shape[0]}), got shape {gold.shape}")
     out = {}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrl_tutorial.retrieval import FunnelIndex, exact_search, funnel_search, overlap_at_k, shortlist_rerank
+from mrl_tutorial.retrieval import (
+    FunnelIndex,
+    exact_search,
+    funnel_search,
+    overlap_at_k,
+    shortlist_rerank,
+    smallest_shortlist,
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +111,16 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda q, d: exact_search(q, d, k=501), r"keep must be an int in \[1, 500\]"),
-    (lambda q, d: exact_search(q, d, k=0), r"keep must be an int in \[1, 500\]"),
-    (lambda q, d: shortlist_rerank(q, d, 0, 50, 10), r"dim must be an int in \[1, 64\]"),
-    (lambda q, d: shortlist_rerank(q, d, 65, 50, 10, rerank_dim=64), r"dim must be an int in \[1, 64\]"),
+    (lambda q, d: exact_search(q, d, k=501), r"^k must be an int in \[1, 500\], got 501"),
+    (lambda q, d: exact_search(q, d, k=0), r"^k must be an int in \[1, 500\], got 0"),
+    (lambda q, d: exact_search(q, d, k=10, dim=0), r"^dim must be an int in \[1, 64\], got 0"),
+    (lambda q, d: shortlist_rerank(q, d, 0, 50, 10), r"^shortlist_dim must be an int in \[1, 64\], got 0"),
+    (lambda q, d: shortlist_rerank(q, d, 65, 50, 10, rerank_dim=64), r"^shortlist_dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, 8, 50, 10, rerank_dim=0), r"^rerank_dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, 8, 50, 60), r"^k must be an int in \[1, 50\], got 60"),
     (lambda q, d: shortlist_rerank(q, d, 64, 50, 10, rerank_dim=64), "smaller than rerank_dim"),
     (lambda q, d: funnel_search(q, d, [(32, 100), (16, 10)]), "must increase"),
-    (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"keep must be an int in \[1, 10\]"),
+    (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"^stages\[1\] keep must be an int in \[1, 10\]"),
     (lambda q, d: funnel_search(q, d, []), "at least one"),
     (lambda q, d: exact_search(q[:, :32], d, 10), "query embeddings have dim 32 but the corpus has dim 64"),
     (lambda q, d: exact_search(q, d[:0], 10), "must not be empty"),
@@ -142,3 +152,19 @@ def test_smallest_shortlist_is_the_boundary(vectors):
         assert overlap_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.95
     with pytest.raises(ValueError, match="target"):
         smallest_shortlist(index, queries, reference, 16, target=1.5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "faiss"])
+def test_duplicate_documents_tie_by_lower_index_in_every_path(backend):
+    """With every document in the corpus twice, exact, funnel and binary-funnel search return the same top 10
+    as NumPy's exact search (ties by lower index), and the smallest shortlist is found, not None."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((300, 64)).astype(np.float32)
+    docs = np.vstack([base, base[:150]])[rng.permutation(450)]
+    queries = base[:150] + 0.3 * rng.standard_normal((150, 64)).astype(np.float32)
+    reference = exact_search(queries, docs, 10, backend="numpy")[0]
+    index = FunnelIndex(docs, backend=backend)
+    assert (index.search(queries, [(64, 10)])[0] == reference).all()
+    assert (index.search(queries, [(16, 450), (64, 10)])[0] == reference).all()
+    assert (index.search(queries, [(64, 450), (64, 10)], binary_first=True)[0] == reference).all()
+    assert smallest_shortlist(index, queries, reference, 16) is not None
