@@ -7,11 +7,11 @@ first source that yields it):
 
 - ``docstrings``: module, class and function docstrings (reST roles and backticks stripped to their text);
 - ``comments``: ``#`` comments, consecutive comment lines joined into one paragraph;
-- ``messages``: other string literals of 30 characters or more (error messages, help texts, log lines);
+- ``messages``: other string literals of 25 characters or more (error messages, help texts, log lines);
 - ``text files``: ``.rst``, ``.md`` and ``.txt`` files shipped inside packages (READMEs, dataset cards);
 - ``package metadata``: the long description in each installed package's ``METADATA``.
 
-It keeps sentences that read as prose (25-300 characters, five words or more, starting with a word, no code
+It keeps sentences that read as prose (25-300 characters, four words or more, starting with a word, no code
 punctuation), drops exact repeats (case-insensitive), and shuffles them with a fixed seed. Held-out sentences
 from the same pool make in-domain queries ("documentation search"). The sentence list is cached in the
 tutorial's cache folder, keyed by the Python version, the installed distributions and this file, so a rerun skips the
@@ -47,7 +47,7 @@ def _sentences(text: str):
     for paragraph in text.split("\n\n"):
         paragraph = " ".join(paragraph.split())
         for sentence in SENTENCE_END.split(paragraph):
-            if (25 <= len(sentence) <= 300 and PROSE_START.match(sentence) and len(sentence.split()) >= 5
+            if (25 <= len(sentence) <= 300 and PROSE_START.match(sentence) and len(sentence.split()) >= 4
                     and not CODE_LIKE.search(sentence)):
                 yield sentence
 
@@ -84,7 +84,7 @@ def _python_texts(source: str):
     for paragraph in _comments(source):
         yield "comments", paragraph
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 30
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 25
                 and id(node) not in docstring_nodes):
             yield "messages", node.value
 

@@ -187,7 +187,7 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
     """
     _check_pair(original, adapted)
     n = original.shape[0]
-    k = check_int("k (fewer than the rows of the batch)", k, low=1, high=n - 1)
+    k = check_int("k", k, low=1, high=n - 1)  # fewer than the rows of the batch
     dims = validate_dims(dims, original.shape[1])
     weights = validate_weights(weights, len(dims))
     target = _cosines(original)

@@ -75,7 +75,7 @@ def validate_dims(dims: Sequence[int], full_dim: int) -> list[int]:
     if not dims:
         raise ValueError("matryoshka_dims must name at least one dimension, got []")
     for d in dims:
-        check_int(f"each of matryoshka_dims {dims} (the model's dimension at most)", d, low=1, high=full_dim)
+        check_int(f"each of matryoshka_dims {dims}", d, low=1, high=full_dim)
     if len(set(dims)) != len(dims):
         raise ValueError(f"matryoshka_dims must not repeat a dimension, got {dims}")
     if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
@@ -92,7 +92,7 @@ def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float
         >>> validate_weights([1, 0], 2)
         Traceback (most recent call last):
         ...
-        ValueError: matryoshka_weights must be positive finite numbers, got 0 in [1, 0]
+        ValueError: each of matryoshka_weights [1, 0] must be a finite number > 0.0, got 0
     """
     if weights is None:
         return [1.0] * n_dims

@@ -71,7 +71,7 @@ def test_storage_arithmetic():
     (lambda: bytes_per_vector(0), "dim must be an int >= 1, got 0"),
     (lambda: bytes_per_vector(8, "float64"), "dtype must be one of"),
     (lambda: storage_table(0, [8]), "n_vectors"),
-    (lambda: storage_table(10, []), "at least one"),
+    (lambda: storage_table(10, []), "dims must be a non-empty list of ints"),
 ])
 def test_storage_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
@@ -106,7 +106,7 @@ def test_show_progress_only_for_a_person_and_a_large_set(monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")  # what quiet() sets: `mrl-tutorial report --quiet`
     assert not show_progress(LARGE_SET)
     for bad in (-1, 2.5, True, "10"):
-        with pytest.raises(ValueError, match="n_items must be a non-negative int"):
+        with pytest.raises(ValueError, match=r"n_items \(or None\) must be an int >= 0"):
             show_progress(bad)
 
 

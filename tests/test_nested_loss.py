@@ -60,7 +60,7 @@ def test_schedule_halves_down_to_the_floor():
     assert matryoshka_dims(384) == [384, 256, 128, 64, 32, 16, 8]
     assert matryoshka_dims(256, floor=32) == [256, 128, 64, 32]
     assert matryoshka_dims(8) == [8]
-    with pytest.raises(ValueError, match=r"floor must be in \[1, 64\]"):
+    with pytest.raises(ValueError, match=r"floor \(at most full_dim\) must be an int in \[1, 64\], got 128"):
         matryoshka_dims(64, floor=128)
 
 
@@ -70,7 +70,7 @@ def test_schedule_halves_down_to_the_floor():
     ([512, 64], r"in \[1, 384\].*got 512"),
     ([384, 0], r"in \[1, 384\].*got 0"),
     ([384, -8], r"got -8"),
-    ([384, 6.5], "must hold ints"),
+    ([384, 6.5], r"each of matryoshka_dims \[384, 6.5\] must be an int in \[1, 384\], got 6.5"),
     ([], "at least one"),
 ])
 def test_bad_dims(dims, match):
@@ -80,10 +80,10 @@ def test_bad_dims(dims, match):
 
 @pytest.mark.parametrize("weights, match", [
     ([1.0], r"one weight per dim \(2\), got 1"),
-    ([1.0, 0.0], "positive finite"),
-    ([1.0, -1.0], "positive finite"),
-    ([1.0, float("nan")], "positive finite"),
-    ([1.0, "2"], "positive finite"),
+    ([1.0, 0.0], "must be a finite number > 0.0"),
+    ([1.0, -1.0], "must be a finite number > 0.0"),
+    ([1.0, float("nan")], "must be a finite number > 0.0"),
+    ([1.0, "2"], "must be a finite number > 0.0"),
 ])
 def test_bad_weights(weights, match):
     with pytest.raises(ValueError, match=match):

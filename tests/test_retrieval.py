@@ -76,9 +76,9 @@ def test_float_stages_after_a_binary_stage_need_not_exceed_its_dim(vectors):
     expected = exact_search(queries, docs, k=10)[0]
     assert (index.search(queries, [(64, len(docs)), (64, 10)], binary_first=True)[0] == expected).all()
     assert (index.search(queries, [(64, len(docs)), (16, 500), (64, 10)], binary_first=True)[0] == expected).all()
-    with pytest.raises(ValueError, match="funnel dims must increase"):
+    with pytest.raises(ValueError, match="the dims of stages must increase"):
         index.search(queries, [(64, 100), (64, 10)])  # a float stage gains nothing from the same dim again
-    with pytest.raises(ValueError, match="funnel dims must increase"):
+    with pytest.raises(ValueError, match="the dims of stages must increase"):
         index.search(queries, [(32, 100), (64, 50), (64, 10)], binary_first=True)
 
 

@@ -44,7 +44,7 @@ def test_bad_arrays(bad, match):
 
 def test_resolve_dims():
     assert resolve_dims("all", 4) == [1, 2, 3, 4]
-    with pytest.raises(ValueError, match=r"every dim must be an int in \[1, 4\]"):
+    with pytest.raises(ValueError, match=r"each of dims \[2, 5\] must be an int in \[1, 4\], got 5"):
         resolve_dims([2, 5], 4)
     with pytest.raises(ValueError, match="'all' or a list"):
         resolve_dims("every", 4)
