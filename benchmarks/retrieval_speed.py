@@ -1,35 +1,37 @@
-"""Full-dimension exact search vs Matryoshka funnels vs binary funnels, side by side, at scale.
+"""Full-dimension exact search vs Matryoshka funnels vs binary funnels vs HNSW, side by side, at scale.
 
-    python benchmarks/retrieval_speed.py [--corpus gaussian|docstrings] [--sizes 100000 1000000] [--batches 20 385]
+    python benchmarks/retrieval_speed.py --corpus docstrings --sizes 100000 305597   # all real, ~306 k texts
+    python benchmarks/retrieval_speed.py --corpus my_texts.txt                        # your texts (.txt/.csv/.jsonl)
+    python benchmarks/retrieval_speed.py --corpus some/hub-dataset --models adaptor-corpus some/hub-model
+    python benchmarks/retrieval_speed.py --sizes 1000000                              # Gaussian stress case
 
-Two corpora, both searched with each tutorial model (``--models``):
+Corpora:
 
-- ``--corpus docstrings`` (all real): sentences from the docstrings of the installed Python packages
-  (``benchmarks/docstring_corpus.py``), encoded by the model; the queries are 1,000 held-out sentences of the same
-  pool (documentation search). Only as many vectors as there are sentences: ``--sizes`` is capped at that.
-  The tutorial models share the packaged encoder and differ only in the head after it, so the sentences
-  are encoded once (cached in the tutorial's cache folder) and passed through each head (checked against
-  ``model.encode``).
-- ``--corpus gaussian`` (the default; scale): a model's real embeddings of the 385 bundled queries against its
-  2,310 real bundled passage embeddings plus vectors drawn from a Gaussian with the mean and full covariance of
-  those passages (so their per-dimension variances and correlations — where a Matryoshka model keeps its
-  information — are the real model's), normalized. A hard case: the tail of a million draws is full of
-  near-ties that only the full vector can order.
+- ``--corpus docstrings`` (all real, offline): the distinct prose sentences of the installed Python packages
+  (docstrings, comments, messages, shipped text files, package metadata; ``benchmarks/docstring_corpus.py``),
+  about 306 k here; the first 1,000 (shuffled) are held out as queries (documentation search), the next ``n`` are
+  the corpus. ``--corpus <file or hub dataset id>`` does the same with your texts.
+- ``--corpus gaussian`` (a labelled stress case, not a real corpus): a model's embeddings of the 385 bundled
+  queries against its 2,310 bundled passages plus Gaussian draws with the passages' mean and covariance.
+
+Models (``--models``): ``packaged`` (the untrained model, truncated), the tutorial's ``matryoshka`` /
+``standard`` heads (notebook 03) and ``adaptor`` (fitted on the bundled texts), ``adaptor-corpus`` (the
+tutorial's adaptor recipe, 1,000 steps, fitted without labels on ``--fit-rows`` random corpus texts, never the
+queries), or any hub id / local model folder. The packaged encoder runs once per text (embeddings cached on disk,
+keyed by model and texts, with the encoding rate printed); the heads and the adaptor are applied to its output.
 
 Methods, all on faiss flat (exact) scans; the rerank scores each query's candidates in place
-(``faiss.knn_inner_products_by_idx``):
+(``faiss.knn_inner_products_by_idx``): exact search with all 384 dims (the reference); ``funnel 64 -> 384`` /
+``funnel 128 -> 384`` (shortlist with a prefix, rerank at full dim); ``binary 256 -> 384``, ``binary 256 -> 128 ->
+384`` and ``binary 384 -> 384`` (Hamming shortlist on sign bits, reranked in float). For each the shortlist is the
+smallest of 20, 28, 40, ..., 28,963 (steps of sqrt 2) whose top 10 keeps >= 99 % of the exact search's (recall@10
+against full search, over all queries); then that funnel is timed at each ``--batches`` size (batch 1 on the
+first 200 queries), best of faiss's BLAS and non-BLAS scan paths and of ``--repeats`` passes.
 
-- exact flat search with all 384 dims (the reference);
-- ``funnel 64 -> 384`` / ``funnel 128 -> 384``: shortlist with a Matryoshka prefix, rerank at full dim;
-- ``binary 256 -> 384``: shortlist by Hamming distance on the signs of the first 256 dims, rerank in float;
-- ``binary 256 -> 128 -> 384``: the same, then a float 128-dim stage keeps a quarter before the full rerank;
-- ``binary 384 -> 384`` (no prefix: binary quantization of the whole vector, for comparison).
-
-For each method the shortlist is the smallest of 100, 141, 200, 283, ..., 25,600 (steps of sqrt 2) whose top 10
-keeps >= 99 % of the exact search's (recall@10 against full search, over all queries); then that funnel is timed.
-Timing: the queries go in whole batches (``--batches``), every method on the same batches in one process, one
-after the other; best of faiss's BLAS and non-BLAS scan paths (see ``best_qps``) and of ``--repeats`` passes.
-Run by hand; results go into benchmarks/README.md.
+A second table (``--hnsw``, default the adaptor-corpus model) compares approximate indexes as users deploy them:
+faiss ``IndexHNSWFlat`` (M 32, efConstruction 80) on the full vector, and on the 128- and 64-dim prefixes with a
+full-vector rerank of its candidates, each at the smallest search breadth reaching recall@10 >= 0.99 vs exact.
+Run by hand, one benchmark at a time; results go into benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -54,7 +57,8 @@ from mrl_tutorial.models import load_model  # noqa: E402
 from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k  # noqa: E402
 from mrl_tutorial.training import tutorial_models  # noqa: E402
 
-LADDER = [round(100 * 2 ** (i / 2)) for i in range(17)]  # 100, 141, 200, 283, ..., 25,600: steps of sqrt(2)
+LADDER = [round(20 * 2 ** (i / 2)) for i in range(22)]  # 20, 28, 40, 57, ..., 28,963: steps of sqrt(2)
+SINGLE_QUERIES = 200  # batch 1 is timed on the first 200 queries (one call each)
 TARGET = 0.99
 
 
@@ -81,44 +85,112 @@ def through_head(model, base_model, base_embeddings: np.ndarray) -> np.ndarray:
     return features["sentence_embedding"].numpy()
 
 
+TUTORIAL = ("matryoshka", "standard", "adaptor")  # the packaged encoder + a head: encode once, run the head
+CORPUS_ADAPTOR = "adaptor-corpus"  # the adaptor recipe fitted, without labels, on a sample of the corpus itself
+
+
 def load_models(names: list[str]) -> dict:
-    """The tutorial's ``matryoshka`` / ``standard`` heads and ``adaptor``, or any hub id or local model folder."""
+    """The tutorial's ``matryoshka`` / ``standard`` heads, ``adaptor`` (fitted on the bundled texts), ``packaged``
+    (the untrained model), or any hub id / local model folder. ``adaptor-corpus`` is fitted later, on the corpus."""
     tutorial = tutorial_models() if {"matryoshka", "standard"} & set(names) else {}
     if "adaptor" in names:
         tutorial["adaptor"] = tutorial_adaptor()
-    return {name: tutorial[name] if name in tutorial else load_model(name) for name in names}
+    return {name: None if name == CORPUS_ADAPTOR else tutorial[name] if name in tutorial
+            else load_model(None if name == "packaged" else name) for name in names}
 
 
 def _cached(name: str, texts: list[str], compute) -> np.ndarray:
+    """Embeddings cached on disk, keyed by the model name and every text: a rerun does not re-encode."""
     import hashlib
 
     key = hashlib.sha256("\n".join([name, *texts]).encode()).hexdigest()[:16]
-    path = cache_dir() / "benchmarks" / f"docstrings-{key}.npy"
+    path = cache_dir() / "benchmarks" / f"embeddings-{key}.npy"
     if not path.exists():
+        start = time.perf_counter()
+        vectors = compute().astype(np.float32)
+        seconds = time.perf_counter() - start
+        print(f"encoded {len(texts):,} texts with {name} in {seconds:,.0f} s ({len(texts) / seconds:,.0f} texts/s)",
+              flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, compute().astype(np.float32))
+        np.save(path, vectors)
     return np.load(path)
 
 
-def docstring_embeddings(models: dict, n_queries: int, n_corpus: int) -> tuple[dict, int]:
-    """{model: (queries, corpus)} embeddings of held-out and corpus docstring sentences, and the pool size."""
-    from docstring_corpus import docstring_sentences
+def corpus_texts(corpus: str) -> tuple[list[str], str]:
+    """The benchmark's texts (shuffled, distinct) and a line saying where they come from.
 
-    sentences = docstring_sentences()
-    texts = sentences[:n_queries + n_corpus]
+    ``docstrings``: prose from the installed packages (``docstring_corpus.py``); a local ``.txt`` (one text a
+    line) / CSV / TSV / JSONL file with a ``text`` column; or a hub dataset id (its first string column).
+    """
+    import random
+
+    if corpus == "docstrings":
+        from docstring_corpus import docstring_sentences, sentences_by_source
+
+        counts = {source: len(found) for source, found in sentences_by_source().items()}
+        where = (f"all real — {sum(counts.values()):,} distinct prose sentences from the installed packages ("
+                 + ", ".join(f"{source} {n:,}" for source, n in counts.items()) + ")")
+        return docstring_sentences(), where
+    path = Path(corpus).expanduser()
+    if path.exists():
+        from mrl_tutorial.adaptor import read_texts
+
+        texts, where = read_texts(path), f"all real — the texts of {path.name}"
+    else:
+        from datasets import load_dataset
+
+        data = load_dataset(corpus, split="train")
+        column = next(c for c, f in data.features.items() if getattr(f, "dtype", None) == "string")
+        texts, where = list(data[column]), f"all real — column {column!r} of the hub dataset {corpus}"
+    texts = sorted({t.strip() for t in texts if t.strip()})
+    random.Random(0).shuffle(texts)
+    return texts, f"{where}: {len(texts):,} distinct texts"
+
+
+def text_embeddings(models: dict, corpus: str, n_queries: int, n_corpus: int, fit_rows: int) -> tuple[dict, str]:
+    """{model: (queries, corpus)} embeddings of held-out and corpus texts, and where the texts come from."""
+    texts, where = corpus_texts(corpus)
+    texts = texts[:n_queries + n_corpus]
+    if len(texts) <= n_queries:
+        raise SystemExit(f"the corpus has {len(texts)} texts: fewer than --queries {n_queries} plus a corpus")
     base = base_embeddings = None
     out = {}
     for name, model in models.items():
-        if name in ("matryoshka", "standard", "adaptor"):  # the packaged encoder + a head: encode once, run the head
+        if name in (*TUTORIAL, CORPUS_ADAPTOR, "packaged"):
             if base is None:
                 base = load_model(device="cpu")
-                base_embeddings = _cached("packaged", texts, lambda base=base: encode(base, texts, batch_size=128))
-            emb = through_head(model, base, base_embeddings)
-            assert np.abs(emb[:64] - encode(model, texts[:64])).max() < 1e-4, "head output differs from encode"
+                base_embeddings = _cached("packaged", texts, lambda base=base: encode(base, texts, batch_size=128,
+                                                                                      progress=True))
+            if name == "packaged":
+                emb = base_embeddings
+            elif name == CORPUS_ADAPTOR:
+                emb = corpus_adaptor(base_embeddings[n_queries:], fit_rows)(base_embeddings)
+            else:
+                emb = through_head(model, base, base_embeddings)
+                assert np.abs(emb[:64] - encode(model, texts[:64])).max() < 1e-4, "head output differs from encode"
         else:
-            emb = _cached(name, texts, lambda model=model: encode(model, texts, batch_size=128))
+            emb = _cached(name, texts, lambda model=model: encode(model, texts, batch_size=128, progress=True))
         out[name] = (emb[:n_queries], emb[n_queries:])
-    return out, len(sentences)
+    return out, where
+
+
+def corpus_adaptor(corpus_embeddings: np.ndarray, fit_rows: int):
+    """The tutorial's adaptor recipe fitted without labels on ``fit_rows`` random corpus rows (never the queries);
+    returns a function that maps embeddings through it."""
+    from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, fit_adaptor
+
+    rows = np.random.default_rng(0).choice(len(corpus_embeddings), min(fit_rows, len(corpus_embeddings)),
+                                           replace=False)
+    start = time.perf_counter()
+    adaptor = fit_adaptor(corpus_embeddings[np.sort(rows)], TUTORIAL_ADAPTOR.replace(steps=1000))
+    print(f"adaptor-corpus: fitted without labels on {len(rows):,} corpus texts in "
+          f"{time.perf_counter() - start:,.0f} s", flush=True)
+
+    def apply(embeddings: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.vstack([adaptor(torch.from_numpy(embeddings[i:i + 50_000])).numpy()
+                              for i in range(0, len(embeddings), 50_000)])
+    return apply
 
 
 def methods(full: int) -> dict[str, tuple[bool, object]]:
@@ -141,7 +213,7 @@ def best_qps(index: FunnelIndex, queries: np.ndarray, stages, binary: bool, batc
     """
     import faiss
 
-    queries = queries[:len(queries) // batch * batch]
+    queries = queries[:SINGLE_QUERIES] if batch == 1 else queries[:len(queries) // batch * batch]
     default, best = faiss.cvar.distance_compute_blas_threshold, float("inf")
     try:
         for threshold in (default, 1):
@@ -184,45 +256,125 @@ def rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> No
               f"| {cells} |", flush=True)
 
 
+def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int) -> float:
+    """Queries/s of ``search(batch_of_queries)`` over whole batches, best of ``repeats`` passes."""
+    queries = queries[:SINGLE_QUERIES] if batch == 1 else queries[:len(queries) // batch * batch]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(0, len(queries), batch):
+            search(queries[i:i + batch])
+        best = min(best, time.perf_counter() - start)
+    return len(queries) / best
+
+
+def hnsw_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
+    """Approximate indexes as users deploy them: faiss HNSW on the full vector, and HNSW on the 64- and 128-dim
+    prefixes with a full-vector rerank of its candidates; each at the smallest search breadth (``efSearch``,
+    and for the prefix the number of candidates) whose recall@10 against exact full search is >= 0.99."""
+    import faiss
+
+    index = FunnelIndex(corpus)
+    full = index.dim
+    reference = index.search(queries, [(full, 10)])[0]
+    exact = {b: best_qps(index, queries, [(full, 10)], False, b, args.repeats) for b in args.batches}
+    for dim in (full, 128, 64):
+        start = time.perf_counter()
+        graph = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = 80
+        graph.add(index.prefix(dim))
+        built = time.perf_counter() - start
+        found = None
+        # full vector: widen efSearch; prefix: widen the candidate list (efSearch = its length, at least 32)
+        plans = ([(ef, 10) for ef in (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448, 2048)]
+                 if dim == full else [(max(32, keep), keep) for keep in LADDER if keep <= index.n])
+        for ef, keep in plans:
+            graph.hnsw.efSearch = ef
+
+            def search(q, keep=keep, dim=dim, graph=graph):
+                from mrl_tutorial.truncation import truncate
+
+                _, candidates = graph.search(np.ascontiguousarray(truncate(q, dim)), keep)
+                return candidates if dim == full else index._rerank(q, candidates, full, 10)[0]
+
+            if overlap_at_k(search(queries)[:, :10], reference) >= TARGET:
+                found = (ef, keep, search)
+                break
+        if found is None:
+            print(f"| {n:,} | {name} | HNSW {dim} dims | never reached {TARGET} |", flush=True)
+            continue
+        ef, keep, search = found
+        graph.hnsw.efSearch = ef
+        recall = overlap_at_k(search(queries)[:, :10], reference)
+        qps = {b: hnsw_qps(search, queries, b, args.repeats) for b in args.batches}
+        cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / exact[b]:.1f}x" for b in args.batches)
+        label = f"HNSW {full} dims" if dim == full else f"HNSW {dim} dims -> rerank {full}"
+        memory = (index.nbytes(dim) + graph.ntotal * 32 * 2 * 4) / 1e6  # vectors + about 2M links of 4 bytes
+        extra = "" if dim == full else " + full vectors"
+        print(f"| {n:,} | {name} | {label} | efSearch {ef}, {keep:,} candidates | {recall:.3f} | "
+              f"~{memory:,.0f} MB{extra} | {built:,.0f} s | {cells} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", choices=["gaussian", "docstrings"], default="gaussian")
+    parser.add_argument("--corpus", default="gaussian",
+                        help="'gaussian' (bundled vectors + Gaussian draws, a stress case), 'docstrings' (prose "
+                             "from the installed packages), a local .txt/.csv/.tsv/.jsonl file or a hub dataset id")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
-    parser.add_argument("--models", nargs="+", default=["matryoshka", "standard"],
-                        help="the tutorial's 'matryoshka', 'standard' and 'adaptor' models, or any hub id / local "
-                             "model folder")
-    parser.add_argument("--batches", nargs="+", type=int, default=[20, 385], help="queries per search call")
-    parser.add_argument("--queries", type=int, default=1000, help="held-out docstring sentences used as queries")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="'packaged', the tutorial's 'matryoshka', 'standard' and 'adaptor', 'adaptor-corpus' "
+                             "(fitted without labels on the corpus; text corpora only), or any hub id / local model "
+                             "folder (default: packaged matryoshka adaptor-corpus; gaussian: matryoshka standard)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 20, 385], help="queries per search call")
+    parser.add_argument("--queries", type=int, default=1000, help="held-out texts used as queries")
+    parser.add_argument("--fit-rows", type=int, default=30_000, help="corpus texts adaptor-corpus is fitted on")
+    parser.add_argument("--hnsw", nargs="*", default=None,
+                        help="models that also get the HNSW table (default: adaptor-corpus if run)")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    text = args.corpus != "gaussian"
+    if args.models is None:
+        args.models = ["packaged", "matryoshka", CORPUS_ADAPTOR] if text else ["matryoshka", "standard"]
+    if CORPUS_ADAPTOR in args.models and not text:
+        parser.error("adaptor-corpus is fitted on a text corpus; use --corpus docstrings or a file")
+    if args.hnsw is None:
+        args.hnsw = [m for m in args.models if m == CORPUS_ADAPTOR]
     setup_notebook()
     import faiss
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU threads, "
           f"faiss {faiss.__version__} ({faiss.omp_get_max_threads()} threads)")
+    print("command: python benchmarks/retrieval_speed.py " + " ".join(os.sys.argv[1:]))
     models = load_models(args.models)
-    if args.corpus == "docstrings":
-        embedded, pool = docstring_embeddings(models, args.queries, max(args.sizes))
-        print(f"vectors: all real — {pool:,} distinct docstring sentences; {args.queries:,} held out as queries, "
-              f"the next {max(args.sizes):,} (or as many as there are) as the corpus")
+    if text:
+        embedded, where = text_embeddings(models, args.corpus, args.queries, max(args.sizes), args.fit_rows)
+        print(f"vectors: {where}; {args.queries:,} held out as queries, the next {max(args.sizes):,} (or as many as "
+              "there are) as the corpus")
     else:
         data = load_retrieval()
         embedded = {name: (encode(model, data.queries["text"]), encode(model, data.corpus["text"]))
                     for name, model in models.items()}
         print("vectors: 385 real queries and 2,310 real passages of each model, plus Gaussian distractors with the "
-              "passages' mean/covariance")
-    print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching recall@10 >= {TARGET} vs exact search\n")
+              "passages' mean/covariance (a stress case: no real corpus looks like this)")
+    print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching recall@10 >= {TARGET} vs exact search; "
+          f"batch 1 timed on the first {SINGLE_QUERIES} queries\n")
     batches = " | ".join(f"q/s, batch {b} | speed-up" for b in args.batches)
     print(f"| corpus | model | method | shortlist | recall@10 vs full | index memory | {batches} |")
     print("|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
+    corpora = {}
     for n in args.sizes:
         for name in args.models:
             queries, real = embedded[name]
-            if args.corpus == "docstrings":
-                corpus = real[:n]
-            else:
-                corpus = np.vstack([real, draw(real, n - len(real), np.random.default_rng(0))])
+            corpus = real[:n] if text else np.vstack([real, draw(real, n - len(real), np.random.default_rng(0))])
+            corpora[n, name] = (queries, corpus)
             rows(len(corpus), name, queries, corpus, args)
+    if args.hnsw:
+        print(f"\n| corpus | model | index | search breadth | recall@10 vs exact | index memory | build | {batches} |")
+        print("|---|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
+        for n in args.sizes:
+            for name in args.hnsw:
+                queries, corpus = corpora[n, name]
+                hnsw_rows(len(corpus), name, queries, corpus, args)
 
 
 if __name__ == "__main__":
