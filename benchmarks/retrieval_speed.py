@@ -58,6 +58,7 @@ from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k  # noqa: E402
 from mrl_tutorial.training import tutorial_models  # noqa: E402
 
 LADDER = [round(20 * 2 ** (i / 2)) for i in range(22)]  # 20, 28, 40, 57, ..., 28,963: steps of sqrt(2)
+CHUNK = 20_000  # texts encoded (and cached) at a time
 SINGLE_QUERIES = 200  # batch 1 is timed on the first 200 queries (one call each)
 TARGET = 0.99
 
@@ -99,21 +100,26 @@ def load_models(names: list[str]) -> dict:
             else load_model(None if name == "packaged" else name) for name in names}
 
 
-def _cached(name: str, texts: list[str], compute) -> np.ndarray:
-    """Embeddings cached on disk, keyed by the model name and every text: a rerun does not re-encode."""
+def _cached(name: str, texts: list[str], compute_chunk) -> np.ndarray:
+    """Embeddings cached on disk in chunks of 20,000 texts, each keyed by the model name and its texts: a rerun
+    (or a run stopped halfway) does not re-encode what is done. ``compute_chunk(texts)`` encodes one chunk."""
     import hashlib
 
-    key = hashlib.sha256("\n".join([name, *texts]).encode()).hexdigest()[:16]
-    path = cache_dir() / "benchmarks" / f"embeddings-{key}.npy"
-    if not path.exists():
-        start = time.perf_counter()
-        vectors = compute().astype(np.float32)
-        seconds = time.perf_counter() - start
-        print(f"encoded {len(texts):,} texts with {name} in {seconds:,.0f} s ({len(texts) / seconds:,.0f} texts/s)",
-              flush=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-    return np.load(path)
+    chunks = []
+    for begin in range(0, len(texts), CHUNK):
+        part = texts[begin:begin + CHUNK]
+        key = hashlib.sha256("\n".join([name, *part]).encode()).hexdigest()[:16]
+        path = cache_dir() / "benchmarks" / f"embeddings-{key}.npy"
+        if not path.exists():
+            start = time.perf_counter()
+            vectors = compute_chunk(part).astype(np.float32)
+            seconds = time.perf_counter() - start
+            print(f"encoded texts {begin:,}-{begin + len(part):,} of {len(texts):,} with {name} in {seconds:,.0f} s "
+                  f"({len(part) / seconds:,.0f} texts/s)", flush=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors)
+        chunks.append(np.load(path))
+    return np.vstack(chunks)
 
 
 def corpus_texts(corpus: str) -> tuple[list[str], str]:
@@ -159,8 +165,8 @@ def text_embeddings(models: dict, corpus: str, n_queries: int, n_corpus: int, fi
         if name in (*TUTORIAL, CORPUS_ADAPTOR, "packaged"):
             if base is None:
                 base = load_model(device="cpu")
-                base_embeddings = _cached("packaged", texts, lambda base=base: encode(base, texts, batch_size=128,
-                                                                                      progress=True))
+                base_embeddings = _cached("packaged", texts, lambda part, base=base: encode(base, part,
+                                                                                            batch_size=128))
             if name == "packaged":
                 emb = base_embeddings
             elif name == CORPUS_ADAPTOR:
@@ -169,7 +175,7 @@ def text_embeddings(models: dict, corpus: str, n_queries: int, n_corpus: int, fi
                 emb = through_head(model, base, base_embeddings)
                 assert np.abs(emb[:64] - encode(model, texts[:64])).max() < 1e-4, "head output differs from encode"
         else:
-            emb = _cached(name, texts, lambda model=model: encode(model, texts, batch_size=128, progress=True))
+            emb = _cached(name, texts, lambda part, model=model: encode(model, part, batch_size=128))
         out[name] = (emb[:n_queries], emb[n_queries:])
     return out, where
 
