@@ -36,6 +36,11 @@ __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "
 Backend = Literal["numpy", "faiss"]
 
 
+def _with_tie_room(k: int, available: int) -> int:
+    """``k`` plus room for documents that tie with the k-th (a quarter more, at least 8), at most ``available``."""
+    return min(available, k + max(8, k // 4))
+
+
 class FunnelIndex:
     """A corpus of embeddings ``(n, d)`` ready for exact, funnel and binary-funnel search.
 
@@ -96,7 +101,7 @@ class FunnelIndex:
         from mrl_tutorial.truncation import truncate
 
         q = np.ascontiguousarray(truncate(queries, dim))
-        wanted = min(self.n, k + max(8, k // 4))
+        wanted = _with_tie_room(k, self.n)
         if self.backend == "numpy":
             candidates, _ = top_k(q @ self.prefix(dim).T, wanted)
         else:
@@ -137,8 +142,8 @@ class FunnelIndex:
             import faiss
 
             docs, cand = self.prefix(dim), np.ascontiguousarray(candidates, dtype=np.int64)
-            wanted = min(cand.shape[1], keep + max(8, keep // 4))  # faiss's heap keeps an arbitrary one of
-            scores = np.empty((len(q), wanted), dtype=np.float32)  # tied candidates: sort a few more below
+            wanted = _with_tie_room(keep, cand.shape[1])  # faiss's heap keeps an arbitrary one of tied
+            scores = np.empty((len(q), wanted), dtype=np.float32)  # candidates: sort a few more below
             indices = np.empty((len(q), wanted), dtype=np.int64)
             faiss.knn_inner_products_by_idx(faiss.swig_ptr(q), faiss.swig_ptr(docs), faiss.swig_ptr(cand), dim,
                                             len(q), self.n, cand.shape[1], wanted, faiss.swig_ptr(scores),
