@@ -11,24 +11,109 @@ notebook 04's adaptor — prints the every-dimension table and the funnel table,
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_report"]
+__all__ = ["run_report", "report_models", "sts_table", "funnel_table", "plot_quality", "plot_funnel"]
 
-DIMS = (8, 16, 32, 64, 128, 256, 384)
 SHORTLIST_DIMS = (16, 32, 64, 128)
 
 
-def run_report(out_dir: str | Path, *, max_queries: int | None = None, max_corpus: int | None = None,
-               shortlist: int = 100) -> dict:
+def report_models(model_name: str | None = None) -> dict:
+    """The models a user chooses between: the packaged (or ``model_name``) model, notebook 03's standard and
+    Matryoshka heads and notebook 04's adaptor (trained or fitted once, then loaded from the cache)."""
+    from mrl_tutorial.adaptor import tutorial_adaptor
+    from mrl_tutorial.models import load_model
+    from mrl_tutorial.training import tutorial_models
+
+    return {"packaged model": load_model(model_name), **tutorial_models(model_name=model_name),
+            "adaptor": tutorial_adaptor(model_name=model_name)}
+
+
+def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, float]]:
+    """STS Spearman by dim of each model, with the PCA rotation of the first model second; printed as a table."""
+    from mrl_tutorial.plotting import score_table
+    from mrl_tutorial.truncation import sts_curve
+
+    first, *others = models
+    curves = {first: sts_curve(models[first], pairs, dims),
+              "PCA rotation": sts_curve(models[first], pairs, dims, transform=pca.transform),
+              **{name: sts_curve(models[name], pairs, dims) for name in others}}
+    print("STS Spearman by dimension (bundled test split)")
+    print(score_table(curves, dims, title="model"))
+    return curves
+
+
+def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[float, float]]:
+    """Recall@10 against each model's full search, and queries/s on this machine, of each plan; printed."""
+    from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k, time_search
+
+    full = plans[0][1][0][0]
+    funnel = {}
+    print(f"{'model':>15} {'first stage':>12} {'recall@10':>9} {'queries/s':>10}")
+    for name, (queries, corpus) in encoded.items():
+        index = FunnelIndex(corpus)
+        reference = index.search(queries, [(full, 10)])[0]
+        for label, stages in plans:
+            recall = overlap_at_k(index.search(queries, stages)[0], reference)
+            funnel[name, label] = (recall, 1 / time_search(index, queries, stages))
+            print(f"{name:>15} {label:>12} {recall:9.3f} {funnel[name, label][1]:10.0f}")
+    return funnel
+
+
+def plot_quality(curves: dict, path: Path) -> None:
+    """``quality_by_dim.png``: STS Spearman by dim, absolute and relative to full dim (the blog's figure)."""
+    import matplotlib.pyplot as plt
+
+    from mrl_tutorial.plotting import quality_by_dim
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    quality_by_dim(curves, ylabel="Spearman", title="STS Spearman by dimension", ax=axes[0])
+    quality_by_dim(curves, ylabel="Spearman", title="relative to the same model at full dim", relative=True,
+                   ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_funnel(funnel: dict, plans: list, n_corpus: int, shortlist: int, path: Path) -> None:
+    """``funnel_recall_vs_cost.png``: recall@10 against the full search vs multiply-adds per query."""
+    import matplotlib.pyplot as plt
+
+    from mrl_tutorial.retrieval import funnel_cost
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    costs = {label: funnel_cost(stages, n_corpus) / 1e3 for label, stages in plans}
+    exact, *funnels = [label for label, _ in plans]
+    for name in dict.fromkeys(name for name, _ in funnel):
+        ax.plot([costs[label] for label in funnels], [funnel[name, label][0] for label in funnels], marker="o",
+                label=name)
+    for label in costs:
+        ax.annotate(f"{label} dims" if label != exact else "exact search", (costs[label], 1.0),
+                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+    ax.scatter([costs[exact]], [1.0], marker="*", s=150, color="grey")
+    ax.set_xscale("log")
+    ax.set_ylim(top=1.05)
+    ax.set_xlabel(f"work per query: thousand multiply-adds ({n_corpus} passages; same on every machine)")
+    ax.set_ylabel("recall@10 vs the same model's full search")
+    ax.set_title(f"Shortlist {shortlist} from a d-dim prefix, rerank at full dim")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: int | None = None,
+               max_corpus: int | None = None, shortlist: int = 100) -> dict:
     """Compute the report's tables, write its figures into ``out_dir``, and return the numbers.
 
     Args:
         out_dir: folder for the PNGs (created if needed; existing PNGs of the same name are replaced —
             they are this command's own output).
+        models: name → model, the first one the untrained model whose PCA rotation is added second
+            (default :func:`report_models`); every dim is taken from the models' embedding dimension.
         max_queries, max_corpus: use only the first N queries / passages (a quick run).
         shortlist: candidates kept by each funnel's first stage.
     """
@@ -40,91 +125,43 @@ def run_report(out_dir: str | Path, *, max_queries: int | None = None, max_corpu
     check_int("shortlist", shortlist, low=10)  # the funnel returns a top 10
     if max_corpus is not None and max_corpus < shortlist:
         raise ValueError(f"max_corpus must be at least shortlist ({shortlist}), got {max_corpus}")
+    if models is not None and (not isinstance(models, dict) or not models):
+        raise ValueError(f"models must be a non-empty dict of name -> model, got {models!r}")
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from mrl_tutorial.adaptor import tutorial_adaptor
     from mrl_tutorial.data import load_retrieval, load_sts
-    from mrl_tutorial.embeddings import encode, encode_unique
-    from mrl_tutorial.models import load_model
-    from mrl_tutorial.plotting import quality_by_dim
-    from mrl_tutorial.retrieval import FunnelIndex, funnel_cost, overlap_at_k
-    from mrl_tutorial.training import tutorial_models
-    from mrl_tutorial.truncation import PCARotation, sts_by_dim
+    from mrl_tutorial.embeddings import encode
+    from mrl_tutorial.nested_loss import matryoshka_dims
+    from mrl_tutorial.truncation import PCARotation
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    models = {"packaged model": load_model(), **tutorial_models(), "adaptor": tutorial_adaptor()}
-    sts, data = load_sts(split="test"), load_retrieval()
+    models = report_models() if models is None else models
+    full_dims = {name: model.get_embedding_dimension() for name, model in models.items()}
+    if len(set(full_dims.values())) != 1:
+        raise ValueError(f"models must share one embedding dimension, got {full_dims}")
+    full = next(iter(full_dims.values()))
+    dims = sorted(matryoshka_dims(full))
+    data = load_retrieval()
     queries_text = data.queries["text"][:max_queries] if max_queries else data.queries["text"]
     corpus_text = data.corpus["text"][:max_corpus] if max_corpus else data.corpus["text"]
-    encoded = {name: {"sts": (encode_unique(model, sts["sentence1"]), encode_unique(model, sts["sentence2"])),
-                      "queries": encode(model, queries_text), "corpus": encode(model, corpus_text)}
-               for name, model in models.items()}
+    encoded = {name: (encode(model, queries_text), encode(model, corpus_text)) for name, model in models.items()}
     # the rotation a user could fit on the corpus with no training at all (notebook 05)
-    pca = PCARotation().fit(encoded["packaged model"]["corpus"])
-    packaged = encoded.pop("packaged model")
-    rotated = {key: tuple(pca.transform(x) for x in value) if key == "sts" else pca.transform(value)
-               for key, value in packaged.items()}
-    encoded = {"packaged model": packaged, "PCA rotation": rotated, **encoded}
+    first, *others = encoded
+    pca = PCARotation().fit(encoded[first][1])
+    encoded = {first: encoded[first], "PCA rotation": tuple(pca.transform(x) for x in encoded[first]),
+               **{name: encoded[name] for name in others}}
 
-    curves = {name: sts_by_dim(*e["sts"], sts["score"], list(DIMS)) for name, e in encoded.items()}
-    print("STS Spearman by dimension (bundled test split)")
-    print(f"{'model':>15} " + " ".join(f"{d:>6}" for d in DIMS))
-    for name, curve in curves.items():
-        print(f"{name:>15} " + " ".join(f"{curve[d]:6.3f}" for d in DIMS))
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    quality_by_dim(curves, ylabel="Spearman", title="STS Spearman by dimension", ax=axes[0])
-    quality_by_dim(curves, ylabel="Spearman", title="relative to the same model at full dim", relative=True,
-                   ax=axes[1])
-    fig.tight_layout()
-    fig.savefig(out / "quality_by_dim.png", dpi=110)
-    plt.close(fig)
-
-    funnel = {}
+    curves = sts_table(models, load_sts(split="test"), dims, pca)
+    plot_quality(curves, out / "quality_by_dim.png")
     print(f"\nFunnel search: shortlist of {shortlist} from a prefix, rerank at full dim "
           f"({len(queries_text)} queries, {len(corpus_text)} passages; queries/s on this machine)")
-    print(f"{'model':>15} {'first stage':>12} {'recall@10':>9} {'queries/s':>10}")
-    full = encoded["packaged model"]["corpus"].shape[1]
-    plans = [(f"{full} (exact)", [(full, 10)])] + [(str(d), [(d, shortlist), (full, 10)]) for d in SHORTLIST_DIMS]
-    for name, e in encoded.items():
-        q, index = e["queries"], FunnelIndex(e["corpus"])
-        reference = index.search(q, [(full, 10)])[0]
-        for label, stages in plans:
-            index.search(q[:2], stages)  # build the index of this dim outside the timing
-            seconds = []
-            for _ in range(3):  # best of three: one slow run on a busy machine should not draw the figure
-                start = time.perf_counter()
-                found = index.search(q, stages)[0]
-                seconds.append(time.perf_counter() - start)
-            qps = len(q) / min(seconds)
-            funnel[name, label] = (overlap_at_k(found, reference), qps)
-            print(f"{name:>15} {label:>12} {funnel[name, label][0]:9.3f} {qps:10.0f}")
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    n_corpus = len(corpus_text)
-    costs = {label: funnel_cost(stages, n_corpus) / 1e3 for label, stages in plans}
-    for name in encoded:
-        labels = [label for label, _ in plans if "exact" not in label]
-        ax.plot([costs[label] for label in labels], [funnel[name, label][0] for label in labels], marker="o",
-                label=name)
-    for label in costs:
-        ax.annotate(f"{label} dims" if "exact" not in label else "exact search", (costs[label], 1.0),
-                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
-    ax.scatter([costs[f"{full} (exact)"]], [1.0], marker="*", s=150, color="grey")
-    ax.set_xscale("log")
-    ax.set_ylim(top=1.05)
-    ax.set_xlabel(f"work per query: thousand multiply-adds ({n_corpus} passages; same on every machine)")
-    ax.set_ylabel("recall@10 vs the same model's full search")
-    ax.set_title(f"Shortlist {shortlist} from a d-dim prefix, rerank at full dim")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "funnel_recall_vs_cost.png", dpi=110)
-    plt.close(fig)
+    plans = [(f"{full} (exact)", [(full, 10)])] + [(str(d), [(d, shortlist), (full, 10)])
+                                                   for d in SHORTLIST_DIMS if d < full]
+    funnel = funnel_table(encoded, plans)
+    plot_funnel(funnel, plans, len(corpus_text), shortlist, out / "funnel_recall_vs_cost.png")
     print(f"\nwrote {out / 'quality_by_dim.png'} and {out / 'funnel_recall_vs_cost.png'}")
     return {"sts": curves, "funnel": {f"{n} {label}": v for (n, label), v in funnel.items()},
-            "dims": np.array(DIMS)}
+            "dims": np.array(dims)}

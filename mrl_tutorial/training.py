@@ -148,6 +148,22 @@ def _frozen_prefix_cache(model: SentenceTransformer, n_frozen: int,
             m.forward = original[id(m)]
 
 
+@contextlib.contextmanager
+def _no_widget_bar() -> Iterator[None]:
+    """Hide the "Computing widget examples" bar of sentence-transformers' model card (it picks example sentences
+    for the hub widget; nobody waits for it, and it has no switch), and only that bar."""
+    import functools
+
+    from sentence_transformers.base import model_card
+
+    original = model_card.tqdm
+    model_card.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        model_card.tqdm = original
+
+
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Save to a temporary folder beside ``output_dir``, then move it into place.
 
@@ -182,6 +198,112 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, ove
     return target
 
 
+def _check_evaluation(evaluator, eval_steps: int | None, eval_log: list | None) -> None:
+    if evaluator is None and (eval_steps is not None or eval_log is not None):
+        raise ValueError("eval_steps and eval_log need an evaluator; got evaluator=None")
+    if evaluator is not None and not callable(evaluator):
+        raise TypeError(f"evaluator must be a sentence-transformers evaluator (callable on a model), got {evaluator!r}")
+    if eval_steps is not None:
+        check_int("eval_steps", eval_steps, low=1)
+    if eval_log is not None and not isinstance(eval_log, list):
+        raise TypeError(f"eval_log must be a list (it receives the scores) or None, got {type(eval_log).__name__}")
+
+
+def _check_train_dataset(train_dataset: Dataset, recipe: Recipe) -> None:
+    """The columns the loss needs, and at least one batch of rows."""
+    needed = ("sentence1", "sentence2", "score") if recipe.loss == "cosent" else ("anchor", "positive")
+    missing = [c for c in needed if c not in train_dataset.column_names]
+    if missing:
+        raise ValueError(f"train_dataset lacks column(s) {missing} needed by loss {recipe.loss!r}; "
+                         f"it has {train_dataset.column_names}")
+    if recipe.batch_size > train_dataset.num_rows:
+        raise ValueError(f"batch_size must be in [2, {train_dataset.num_rows}] (the number of training rows), "
+                         f"got {recipe.batch_size}")
+
+
+def _freeze_encoder(model: SentenceTransformer) -> int:
+    """Append the trainable identity-started head, freeze everything before it; the number of frozen modules."""
+    add_projection_head(model)
+    n_frozen = len(model) - 2  # everything before the new Dense + Normalize
+    for i in range(n_frozen):
+        model[i].requires_grad_(False)
+    return n_frozen
+
+
+def _loss(model: SentenceTransformer, recipe: Recipe):
+    """The recipe's base loss, wrapped in ``MatryoshkaLoss`` for a Matryoshka recipe."""
+    from sentence_transformers.sentence_transformer.losses import (
+        CoSENTLoss,
+        MatryoshkaLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    base_loss = CoSENTLoss(model) if recipe.loss == "cosent" else MultipleNegativesRankingLoss(model)
+    if not recipe.matryoshka:
+        return base_loss
+    full_dim = model.get_embedding_dimension()
+    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
+    weights = validate_weights(recipe.matryoshka_weights, len(dims))
+    if recipe.n_dims_per_step > len(dims):
+        raise ValueError(f"n_dims_per_step must be -1 or in [1, {len(dims)}], got {recipe.n_dims_per_step}")
+    return MatryoshkaLoss(model, base_loss, matryoshka_dims=dims, matryoshka_weights=weights,
+                          n_dims_per_step=recipe.n_dims_per_step)
+
+
+def _trainer(model: SentenceTransformer, train_dataset: Dataset, loss, recipe: Recipe, scratch: str, *,
+             show: bool, device: str, evaluator, eval_steps: int | None):
+    """A ``SentenceTransformerTrainer`` for the recipe: no checkpoints, no logs, no reports, bars only if ``show``."""
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback
+
+    args = SentenceTransformerTrainingArguments(
+        output_dir=scratch,
+        num_train_epochs=recipe.epochs,
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.lr,
+        warmup_steps=recipe.warmup_ratio,  # a float below 1 is a ratio (transformers 5; warmup_ratio warns)
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        batch_sampler="no_duplicates" if recipe.loss == "mnrl" else "batch_sampler",
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=not show,
+        use_cpu=device == "cpu",
+        dataloader_drop_last=True,
+        eval_strategy="no" if evaluator is None else "steps" if eval_steps else "epoch",
+        eval_steps=eval_steps,
+    )
+    with _no_widget_bar():
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss,
+                                             evaluator=evaluator)
+    trainer.remove_callback(PrinterCallback)  # it prints a runtime dict even with logging off
+    return trainer
+
+
+def _evaluations(log_history: list[dict]) -> list[dict]:
+    """The evaluator's scores from the trainer's log: one ``{"step": n, metric: score, ...}`` per evaluation."""
+    out = []
+    for entry in log_history:
+        scores = {k.removeprefix("eval_"): v for k, v in entry.items()
+                  if k.startswith("eval_") and not k.endswith(("runtime", "per_second"))}
+        if scores:
+            out.append({"step": entry["step"], **scores})
+    return out
+
+
+def _check_trained(model: SentenceTransformer, steps: int, train_dataset: Dataset, recipe: Recipe) -> None:
+    """Refuse a run that trained nothing, or whose weights overflowed, before anything is saved."""
+    if steps == 0:  # the no-duplicates sampler found no full batch: the model is unchanged
+        raise ValueError(f"no training step ran: {train_dataset.num_rows} rows gave no batch of {recipe.batch_size} "
+                         "rows without repeated texts; use more (or more varied) rows or a smaller batch_size; "
+                         "nothing was saved")
+    diverged = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if diverged:
+        raise ValueError(f"training diverged: {len(diverged)} weight tensors hold NaN or infinity (first: "
+                         f"{diverged[0]}); lower lr (got {recipe.lr}); nothing was saved")
+
+
 def train(
     model: SentenceTransformer | str | os.PathLike | None = None,
     train_dataset: Dataset | None = None,
@@ -192,6 +314,9 @@ def train(
     device: str | None = None,
     progress: bool | None = None,
     encoder_cache: dict | None = None,
+    evaluator=None,
+    eval_steps: int | None = None,
+    eval_log: list | None = None,
 ) -> SentenceTransformer:
     """Train an embedding model with or without the Matryoshka loss.
 
@@ -208,6 +333,11 @@ def train(
         progress: show the trainer's progress bar; default on for a person, off under test.
         encoder_cache: with ``freeze_encoder``, a dict that keeps the frozen encoder's outputs; pass the same
             dict to several runs that start from the *same* model to encode each sentence only once.
+        evaluator: a sentence-transformers evaluator the trainer runs during training, e.g. a
+            ``SequentialEvaluator`` of one ``EmbeddingSimilarityEvaluator(..., truncate_dim=d)`` per
+            Matryoshka dim; its scores also go into the saved model's card.
+        eval_steps: run ``evaluator`` every this many steps (default: at the end of each epoch).
+        eval_log: a list that receives one dict per evaluation: ``{"step": n, "<evaluator metric>": score, ...}``.
 
     Returns:
         The trained model, in eval mode.
@@ -219,85 +349,33 @@ def train(
         >>> m.encode(["a cup of tea"]).shape
         (1, 384)
     """
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.sentence_transformer.losses import (
-        CoSENTLoss,
-        MatryoshkaLoss,
-        MultipleNegativesRankingLoss,
-    )
-    from transformers import PrinterCallback
-
     from mrl_tutorial.data import load_pairs
     from mrl_tutorial.models import load_model, resolve_device
 
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
+    _check_evaluation(evaluator, eval_steps, eval_log)
     device = resolve_device(device)
+    train_dataset = load_pairs() if train_dataset is None else train_dataset
+    _check_train_dataset(train_dataset, recipe)  # before the model is loaded
     if isinstance(model, SentenceTransformer):
-        model = copy.deepcopy(model).to(device)
+        model = copy.deepcopy(model).to(device)  # the caller's model is never changed
     else:
         model = load_model(model, device=device)
-    if train_dataset is None:
-        train_dataset = load_pairs()
-    needed = ("sentence1", "sentence2", "score") if recipe.loss == "cosent" else ("anchor", "positive")
-    missing = [c for c in needed if c not in train_dataset.column_names]
-    if missing:
-        raise ValueError(f"train_dataset lacks column(s) {missing} needed by loss {recipe.loss!r}; "
-                         f"it has {train_dataset.column_names}")
-    if recipe.batch_size > train_dataset.num_rows:
-        raise ValueError(f"batch_size must be in [2, {train_dataset.num_rows}] (the number of training rows), "
-                         f"got {recipe.batch_size}")
-
-    n_frozen = len(model)
-    if recipe.freeze_encoder:
-        add_projection_head(model)
-        n_frozen = len(model) - 2  # everything before the new Dense + Normalize
-        for i in range(n_frozen):
-            model[i].requires_grad_(False)
-    full_dim = model.get_embedding_dimension()
-    base_loss = CoSENTLoss(model) if recipe.loss == "cosent" else MultipleNegativesRankingLoss(model)
-    loss = base_loss
-    if recipe.matryoshka:
-        dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
-        weights = validate_weights(recipe.matryoshka_weights, len(dims))
-        if recipe.n_dims_per_step > len(dims):
-            raise ValueError(f"n_dims_per_step must be -1 or in [1, {len(dims)}], got {recipe.n_dims_per_step}")
-        loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=dims, matryoshka_weights=weights,
-                              n_dims_per_step=recipe.n_dims_per_step)
-
+    n_frozen = _freeze_encoder(model) if recipe.freeze_encoder else len(model)
+    loss = _loss(model, recipe)
     show = (not under_test()) if progress is None else progress
     with tempfile.TemporaryDirectory(prefix="mrl-train-") as scratch:
-        args = SentenceTransformerTrainingArguments(
-            output_dir=scratch,
-            num_train_epochs=recipe.epochs,
-            per_device_train_batch_size=recipe.batch_size,
-            learning_rate=recipe.lr,
-            warmup_ratio=recipe.warmup_ratio,
-            seed=recipe.seed,
-            data_seed=recipe.seed,
-            batch_sampler="no_duplicates" if recipe.loss == "mnrl" else "batch_sampler",
-            save_strategy="no",
-            logging_strategy="no",
-            report_to="none",
-            disable_tqdm=not show,
-            use_cpu=device == "cpu",
-            dataloader_drop_last=True,
-        )
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss)
-        trainer.remove_callback(PrinterCallback)  # it prints a runtime dict even with logging off
+        trainer = _trainer(model, train_dataset, loss, recipe, scratch, show=show, device=device,
+                           evaluator=evaluator, eval_steps=eval_steps)
         cached = (_frozen_prefix_cache(model, n_frozen, {} if encoder_cache is None else encoder_cache)
                   if recipe.freeze_encoder else contextlib.nullcontext())
-        with cached:
+        with _no_widget_bar(), cached:
             trainer.train()
     model.eval()
-    if trainer.state.global_step == 0:  # the no-duplicates sampler found no full batch: the model is unchanged
-        raise ValueError(f"no training step ran: {train_dataset.num_rows} rows gave no batch of {recipe.batch_size} "
-                         "rows without repeated texts; use more (or more varied) rows or a smaller batch_size; "
-                         "nothing was saved")
-    diverged = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
-    if diverged:
-        raise ValueError(f"training diverged: {len(diverged)} weight tensors hold NaN or infinity (first: "
-                         f"{diverged[0]}); lower lr (got {recipe.lr}); nothing was saved")
+    if eval_log is not None:
+        eval_log.extend(_evaluations(trainer.state.log_history))
+    _check_trained(model, trainer.state.global_step, train_dataset, recipe)
     if output_dir is not None:
         save_model(model, output_dir, overwrite=overwrite)
     return model

@@ -141,21 +141,6 @@ def test_cli_trains_a_tiny_model_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_command_writes_both_figures(tmp_path, capsys):
-    """`mrl-tutorial report` on a small setting: both tables printed, both PNGs written."""
-    from mrl_tutorial.cli import main
-
-    assert main(["report", "--out", str(tmp_path), "--max-queries", "30", "--max-corpus", "400",
-                 "--shortlist", "50"]) == 0
-    printed = capsys.readouterr().out
-    assert "STS Spearman by dimension" in printed and "Funnel search" in printed
-    for name in ("packaged model", "PCA rotation", "standard", "matryoshka", "adaptor"):  # every model, both tables
-        assert printed.count(f" {name} ") >= 2, name
-    for name in ("quality_by_dim.png", "funnel_recall_vs_cost.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.slow
 def test_data_that_gives_no_batch_is_refused_and_nothing_is_saved(model, tmp_path):
     """Positives that all repeat leave the no-duplicates sampler without a batch: an error, not the base model."""
     same = TRIPLETS.map(lambda row: {"positive": "The river went up."})
@@ -170,3 +155,68 @@ def test_training_that_diverges_is_refused_and_nothing_is_saved(model, tmp_path)
     with pytest.raises(ValueError, match="training diverged"):
         train(model, TRIPLETS, SMALL.replace(lr=1e38), output_dir=tmp_path / "m", device="cpu")
     assert not (tmp_path / "m").exists()
+
+
+def test_tutorial_models_are_trained_once_then_loaded_from_the_cache(tiny_model_path, monkeypatch):
+    """The second call with the same recipe, model and data loads both models from the cache: no training."""
+    import mrl_tutorial.training as training
+
+    first = training.tutorial_models(SMALL, model_name=str(tiny_model_path), train_dataset=TRIPLETS, device="cpu")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("train() ran although the models are cached")
+
+    monkeypatch.setattr(training, "train", no_training)
+    again = training.tutorial_models(SMALL, model_name=str(tiny_model_path), train_dataset=TRIPLETS, device="cpu")
+    assert set(again) == {"standard", "matryoshka"}
+    for name in again:
+        np.testing.assert_allclose(again[name].encode(PROBE), first[name].encode(PROBE), atol=1e-6)
+
+
+def test_step_time_reports_both_losses_and_leaves_the_model_alone(model):
+    """Mean seconds per step for the base loss and for MatryoshkaLoss, both positive; the weights unchanged."""
+    from mrl_tutorial.training import step_time
+
+    before = [p.detach().clone() for p in model.parameters()]
+    times = step_time(model, TRIPLETS, [384, 64], steps=1, batch_size=8)
+    assert set(times) == {"base loss", "MatryoshkaLoss"} and min(times.values()) > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_step_time_refuses_too_few_triplets(model):
+    """steps + 1 batches are needed (one warms up): a ValueError saying how many."""
+    from mrl_tutorial.training import step_time
+
+    with pytest.raises(ValueError, match="need at least 40 triplets for 4 steps of 8"):
+        step_time(model, TRIPLETS, [384, 64], steps=4, batch_size=8)
+
+
+def test_train_runs_the_evaluator_during_training_and_logs_every_dim(tiny_model):
+    """An evaluator per dim, every 2 of 4 steps: two log entries, each with a score at every dim."""
+    from sentence_transformers.sentence_transformer.evaluation import (
+        EmbeddingSimilarityEvaluator,
+        SequentialEvaluator,
+    )
+
+    pairs = {"sentences1": TRIPLETS["anchor"][:12], "sentences2": TRIPLETS["positive"][:12],
+             "scores": [i / 11 for i in range(12)]}
+    evaluator = SequentialEvaluator([EmbeddingSimilarityEvaluator(**pairs, name=f"sts-{d}", truncate_dim=d)
+                                     for d in (48, 16)])
+    log = []
+    train(tiny_model, TRIPLETS, SMALL.replace(matryoshka_dims=(48, 16)), device="cpu", evaluator=evaluator,
+          eval_steps=2, eval_log=log)
+    assert [entry["step"] for entry in log] == [2, 4]
+    assert all({"sts-48_spearman_cosine", "sts-16_spearman_cosine"} <= set(entry) for entry in log)
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"eval_steps": 5}, ValueError, "eval_steps and eval_log need an evaluator"),
+    ({"eval_log": []}, ValueError, "eval_steps and eval_log need an evaluator"),
+    ({"evaluator": "sts"}, TypeError, "evaluator must be a sentence-transformers evaluator"),
+    ({"evaluator": print, "eval_steps": 0}, ValueError, "eval_steps must be an int >= 1"),
+    ({"evaluator": print, "eval_log": {}}, TypeError, "eval_log must be a list"),
+])
+def test_train_refuses_bad_evaluation_options_before_training(tiny_model, options, error, match):
+    """Evaluation options are checked before any model is copied or trained."""
+    with pytest.raises(error, match=match):
+        train(tiny_model, TRIPLETS, SMALL, device="cpu", **options)
