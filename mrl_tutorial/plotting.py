@@ -7,11 +7,41 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["similarity_heatmap", "quality_by_dim"]
+__all__ = ["similarity_heatmap", "quality_by_dim", "score_table"]
 
 
 def _short(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def score_table(rows: Mapping[str, Mapping], columns: Sequence, *, title: str = "", digits: int = 3) -> str:
+    """A text table of scores: one line per row name, one column per key (e.g. model → {dim: score}).
+
+    The first column is as wide as the longest row name or ``title`` plus one; each score is 6 wide.
+
+    Examples:
+        >>> print(score_table({"packaged": {64: 0.61, 8: 0.5}, "adaptor": {64: 0.63, 8: 0.6}}, [64, 8],
+        ...                   title="model"))
+            model     64      8
+         packaged  0.610  0.500
+          adaptor  0.630  0.600
+    """
+    from mrl_tutorial._checks import check_int
+
+    check_int("digits", digits, low=0, high=6)
+    if not rows:
+        raise ValueError("rows must hold at least one row (name -> {column: score})")
+    if isinstance(columns, str) or not len(columns):
+        raise ValueError(f"columns must be a non-empty list of column keys, got {columns!r}")
+    for name, values in rows.items():
+        missing = [c for c in columns if c not in values]
+        if missing:
+            raise ValueError(f"row {name!r} has no score for the column(s) {missing}")
+    width = max(len(str(name)) for name in [title, *rows]) + 1
+    lines = [f"{title:>{width}} " + " ".join(f"{c!s:>6}" for c in columns)]
+    lines += [f"{name!s:>{width}} " + " ".join(f"{values[c]:6.{digits}f}" for c in columns)
+              for name, values in rows.items()]
+    return "\n".join(lines)
 
 
 def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str = "Cosine similarity"):
@@ -36,13 +66,16 @@ def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str
 
 
 def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, title: str,
-                   relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None, ax=None):
+                   relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None,
+                   mark_like: Mapping[str, str] | None = None, ax=None):
     """Lines of a score against the embedding dimension (log-2 x axis), one per model.
 
     Args:
         curves: model name → {dim: score}.
         relative: plot each score as a percentage of the same model's score at its largest dim.
         marks: label → (dim, value) points to mark, e.g. a published figure to compare with.
+        mark_like: mark label → the curve whose colour the mark takes (a published Matryoshka model's figure
+            in the colour of our Matryoshka model); other marks get colours of their own.
         ax: draw into these axes instead of a new figure.
     """
     if not curves:
@@ -51,14 +84,21 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
         fig, ax = plt.subplots(figsize=(7, 4.2))
     else:
         fig = ax.figure
+    unknown = sorted(set((mark_like or {}).values()) - set(curves))
+    if unknown:
+        raise ValueError(f"mark_like names curves that are not plotted: {unknown}; curves are {list(curves)}")
+    colours = {}
     for name, by_dim in curves.items():
         dims = sorted(by_dim)
         values = np.array([by_dim[d] for d in dims], dtype=float)
         if relative:
             values = 100 * values / by_dim[max(dims)]
-        ax.plot(dims, values, marker="o" if len(dims) <= 12 else None, label=name)
+        (line,) = ax.plot(dims, values, marker="o" if len(dims) <= 12 else None, label=name)
+        colours[name] = line.get_color()
     for label, (dim, value) in (marks or {}).items():
-        ax.scatter([dim], [value], marker="*", s=160, zorder=5, label=label)
+        like = (mark_like or {}).get(label)
+        ax.scatter([dim], [value], marker="*", s=160, zorder=5, label=label,
+                   color=colours[like] if like else None, edgecolors="black", linewidths=0.6)
     ax.set_xscale("log", base=2)
     all_dims = sorted({d for by_dim in curves.values() for d in by_dim})
     if len(all_dims) <= 12:

@@ -31,7 +31,7 @@ from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
-           "smallest_shortlist"]
+           "smallest_shortlist", "recall_grid", "time_search"]
 
 Backend = Literal["numpy", "faiss"]
 
@@ -309,3 +309,63 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
         else:
             low = mid + 1
     return low
+
+
+def recall_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, shortlist_dims: Sequence[int],
+                shortlist_sizes: Sequence[int], *, binary_first: bool = False) -> dict[tuple[int, int], float]:
+    """Recall@k against ``reference`` (the full search's top k) of every funnel "shortlist ``size`` from the
+    ``dim`` prefix, rerank at full dim", for each dim and size; with ``binary_first`` the shortlist is a
+    Hamming search on the prefix's sign bits.
+
+    Returns:
+        ``{(dim, size): recall}``, dims in the outer loop.
+
+    Examples:
+        >>> docs = np.eye(6, 8) + 0.01
+        >>> index = FunnelIndex(docs)
+        >>> reference, _ = index.search(docs[:3], [(8, 2)])
+        >>> recall_grid(index, docs[:3], reference, [4, 8], [2, 6])
+        {(4, 2): 0.5, (4, 6): 1.0, (8, 2): 1.0, (8, 6): 1.0}
+    """
+    reference = np.asarray(reference)
+    if reference.ndim != 2 or reference.shape[1] < 1:
+        raise ValueError(f"reference must be (queries, k) indices of the full search, got shape {reference.shape}")
+    k = reference.shape[1]
+    for name, values in (("shortlist_dims", shortlist_dims), ("shortlist_sizes", shortlist_sizes)):
+        if isinstance(values, str) or not len(values):
+            raise ValueError(f"{name} must be a non-empty list of ints, got {values!r}")
+    for size in shortlist_sizes:
+        check_int("each of shortlist_sizes (at least reference's k)", size, low=k, high=index.n)
+    def stages(dim: int, size: int) -> list[tuple[int, int]]:
+        full = dim == index.dim and not binary_first  # a full-dim "shortlist" is the full search itself
+        return [(dim, k)] if full else [(dim, size), (index.dim, k)]
+
+    return {(dim, size): overlap_at_k(index.search(query_embeddings, stages(dim, size),
+                                                   binary_first=binary_first)[0], reference)
+            for dim in shortlist_dims for size in shortlist_sizes}
+
+
+def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int, int]], *,
+                binary_first: bool = False, repeats: int = 3) -> float:
+    """Seconds per query of ``index.search(query_embeddings, stages)``: one untimed call first (it builds the
+    prefix indexes the stages need), then the best of ``repeats`` timed calls, so one slow pass on a busy
+    machine does not decide the figure. The timer of notebook 06 and the report (``benchmarks/retrieval_speed.py``
+    also times batch sizes and faiss's two scan paths).
+
+    Examples:
+        >>> index = FunnelIndex(np.eye(4, 8) + 0.01)
+        >>> time_search(index, np.eye(2, 8), [(8, 2)]) > 0
+        True
+    """
+    import time
+
+    repeats = check_int("repeats", repeats, low=1)
+    queries = index._queries(query_embeddings)
+    stages = index.check_stages(stages, binary_first=binary_first)
+    index.search(queries[:2], stages, binary_first=binary_first)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        index.search(queries, stages, binary_first=binary_first)
+        best = min(best, time.perf_counter() - start)
+    return best / len(queries)

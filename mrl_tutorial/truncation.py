@@ -18,7 +18,8 @@ from scipy.stats import spearmanr
 from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k, unit_rows
 
-__all__ = ["truncate", "resolve_dims", "sts_by_dim", "retrieval_by_dim", "ranking_metrics", "PCARotation"]
+__all__ = ["truncate", "resolve_dims", "sts_by_dim", "sts_curve", "retrieval_by_dim", "ranking_metrics",
+           "PCARotation"]
 
 Array = np.ndarray | torch.Tensor
 
@@ -101,6 +102,39 @@ def sts_by_dim(embeddings1: Array, embeddings2: Array, scores: Sequence[float],
         cosine = (truncate(a, d) * truncate(b, d)).sum(axis=1)
         out[d] = float(spearmanr(cosine, gold).statistic)
     return out
+
+
+def sts_curve(model, pairs, dims: Sequence[int] | str = "all", *, transform=None) -> dict[int, float]:
+    """Encode both columns of an STS set once and score every dim: :func:`sts_by_dim` of a model.
+
+    Args:
+        model: a ``SentenceTransformer`` (anything with its ``encode``).
+        pairs: a dataset (or dict of lists) with columns ``sentence1``, ``sentence2`` and ``score``.
+        dims: the dims to score, or ``"all"`` (1 … the model's dim).
+        transform: applied to both encoded columns first, e.g. a fitted :class:`PCARotation`'s ``transform``.
+
+    Returns:
+        dim → Spearman correlation of cosine similarity with the gold scores.
+
+    Examples:
+        >>> from mrl_tutorial.data import load_sts
+        >>> from mrl_tutorial.models import load_model
+        >>> curve = sts_curve(load_model(device="cpu"), load_sts(split="test").select(range(40)), [384, 32])
+        >>> sorted(curve), all(-1 <= v <= 1 for v in curve.values())
+        ([32, 384], True)
+    """
+    from mrl_tutorial.embeddings import encode_unique
+
+    columns = getattr(pairs, "column_names", None) or list(pairs)
+    missing = [c for c in ("sentence1", "sentence2", "score") if c not in columns]
+    if missing:
+        raise ValueError(f"pairs must have the columns sentence1, sentence2 and score; it lacks {missing}")
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be a function of an (n, d) array, or None, got {transform!r}")
+    left, right = (encode_unique(model, list(pairs[c])) for c in ("sentence1", "sentence2"))
+    if transform is not None:
+        left, right = transform(left), transform(right)
+    return sts_by_dim(left, right, list(pairs["score"]), dims)
 
 
 def retrieval_by_dim(

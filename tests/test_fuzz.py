@@ -18,7 +18,7 @@ import torch
 from mrl_tutorial.adaptor import AdaptorRecipe, MatryoshkaAdaptor, pairwise_loss, topk_loss
 from mrl_tutorial.config import set_seed, show_progress
 from mrl_tutorial.embeddings import bytes_per_vector, cosine_similarity, storage_table, top_k, unit_rows
-from mrl_tutorial.explorer import compare_at_dim
+from mrl_tutorial.explorer import clip, compare_at_dim
 from mrl_tutorial.nested_loss import (
     ProjectionHead,
     block_quality,
@@ -29,14 +29,17 @@ from mrl_tutorial.nested_loss import (
     validate_dims,
     validate_weights,
 )
+from mrl_tutorial.plotting import score_table
 from mrl_tutorial.retrieval import (
     FunnelIndex,
     exact_search,
     funnel_cost,
     funnel_search,
     overlap_at_k,
+    recall_grid,
     shortlist_rerank,
     smallest_shortlist,
+    time_search,
 )
 from mrl_tutorial.training import Recipe, parse_dims
 from mrl_tutorial.truncation import resolve_dims, retrieval_by_dim, sts_by_dim, truncate
@@ -45,6 +48,8 @@ RNG = np.random.default_rng(0)
 DOCS = RNG.standard_normal((40, 16)).astype(np.float32)
 QUERIES = DOCS[:5] + 0.1
 ROWS = torch.from_numpy(DOCS[:32].copy())
+INDEX = FunnelIndex(DOCS)
+REFERENCE = INDEX.search(QUERIES, [(16, 5)])[0]
 
 # bad values by kind of argument; each is a (label, value) pair
 NOT_AN_INT = [("a bool", True), ("a float", 2.5), ("a string", "8"), ("None", None), ("a list", [8]),
@@ -160,6 +165,15 @@ CASES: list[tuple[str, str, list, object]] = [
     ("show_progress", "n_items", NOT_AN_INT[:3] + [("negative", -1)], lambda v: show_progress(v)),
     ("compare_at_dim", "dim", ints(), lambda v: compare_at_dim(QUERIES[0], DOCS, v)),
     ("compare_at_dim", "k", ints(), lambda v: compare_at_dim(QUERIES[0], DOCS, 8, k=v)),
+    ("clip", "width", ints(high_ok=False), lambda v: clip("some passage text", v)),
+    ("score_table", "digits", ints(low_ok=False) + [("negative", -1)], lambda v: score_table({"m": {8: 0.5}}, [8], digits=v)),
+    ("recall_grid", "shortlist_sizes", [("empty", []), ("a bare string", "50"), ("below k", [3]),
+                                        ("above the corpus", [41]), ("a float", [10.5])],
+     lambda v: recall_grid(INDEX, QUERIES, REFERENCE, [8], v)),
+    ("recall_grid", "shortlist_dims", [("empty", []), ("a bare string", "8")],
+     lambda v: recall_grid(INDEX, QUERIES, REFERENCE, v, [10])),
+    ("time_search", "repeats", ints(high_ok=False), lambda v: time_search(INDEX, QUERIES, [(16, 5)], repeats=v)),
+    ("time_search", "query_embeddings", BAD_MATRICES, lambda v: time_search(INDEX, v, [(16, 5)])),
 ]
 
 ROWS_OF_TABLE = [(f"{fn}({arg}={label})", arg, value, call)

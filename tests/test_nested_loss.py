@@ -112,3 +112,27 @@ def test_coordinate_energy_sums_to_one():
     assert energy.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="at least 2 rows"):
         coordinate_energy(torch.zeros(1, 3))
+
+
+def test_block_quality_scores_each_block_alone():
+    """Gold scores made from the first block only: block 1 correlates perfectly, block 2 hardly at all."""
+    import numpy as np
+
+    from mrl_tutorial.nested_loss import block_quality
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 8))
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    gold = (unit(a[:, :4]) * unit(b[:, :4])).sum(1)
+    first, second = block_quality(a, b, gold, block=4)
+    assert first == pytest.approx(1.0) and abs(second) < 0.15
+
+
+def test_block_quality_gives_one_score_per_block_and_a_shorter_last_block():
+    """10 coordinates in blocks of 4: three scores (4 + 4 + 2 coordinates)."""
+    import numpy as np
+
+    from mrl_tutorial.nested_loss import block_quality
+
+    a = np.random.default_rng(2).normal(size=(50, 10))
+    assert len(block_quality(a, a[::-1].copy(), list(range(50)), block=4)) == 3

@@ -168,3 +168,46 @@ def test_duplicate_documents_tie_by_lower_index_in_every_path(backend):
     assert (index.search(queries, [(16, 450), (64, 10)])[0] == reference).all()
     assert (index.search(queries, [(64, 450), (64, 10)], binary_first=True)[0] == reference).all()
     assert smallest_shortlist(index, queries, reference, 16) is not None
+
+
+def test_recall_grid_equals_one_search_per_cell():
+    """Each cell of the grid is overlap_at_k of that funnel's search; the full dim is the full search."""
+    from mrl_tutorial.retrieval import recall_grid
+
+    rng = np.random.default_rng(5)
+    docs, queries = rng.normal(size=(300, 32)), rng.normal(size=(20, 32))
+    index = FunnelIndex(docs)
+    reference, _ = index.search(queries, [(32, 10)])
+    grid = recall_grid(index, queries, reference, [8, 32], [10, 50])
+    assert list(grid) == [(8, 10), (8, 50), (32, 10), (32, 50)]
+    assert grid[8, 50] == overlap_at_k(index.search(queries, [(8, 50), (32, 10)])[0], reference)
+    assert grid[32, 10] == grid[32, 50] == 1.0
+    binary = recall_grid(index, queries, reference, [16], [50], binary_first=True)
+    assert binary[16, 50] == overlap_at_k(index.search(queries, [(16, 50), (32, 10)], binary_first=True)[0],
+                                          reference)
+
+
+@pytest.mark.parametrize("sizes, match", [
+    ([5], r"each of shortlist_sizes \(at least reference's k\) must be an int in \[10, 300\], got 5"),
+    ([], "shortlist_sizes must be a non-empty list"),
+])
+def test_recall_grid_refuses_shortlists_shorter_than_k(sizes, match):
+    """A shortlist must hold at least the k results the reference has."""
+    from mrl_tutorial.retrieval import recall_grid
+
+    docs = np.random.default_rng(6).normal(size=(300, 16))
+    index = FunnelIndex(docs)
+    reference, _ = index.search(docs[:4], [(16, 10)])
+    with pytest.raises(ValueError, match=match):
+        recall_grid(index, docs[:4], reference, [8], sizes)
+
+
+def test_time_search_returns_seconds_per_query_and_checks_its_stages():
+    """A positive time per query; bad stages are refused before any timing."""
+    from mrl_tutorial.retrieval import time_search
+
+    index = FunnelIndex(np.random.default_rng(7).normal(size=(200, 16)))
+    queries = np.random.default_rng(8).normal(size=(5, 16))
+    assert 0 < time_search(index, queries, [(8, 20), (16, 10)], repeats=2) < 1
+    with pytest.raises(ValueError, match="the dims of stages must increase"):
+        time_search(index, queries, [(16, 20), (8, 10)])

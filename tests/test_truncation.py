@@ -111,3 +111,39 @@ def test_pca_rotation_keeps_full_dim_cosines_and_orders_variance():
 def test_pca_must_be_fitted():
     with pytest.raises(ValueError, match="fit"):
         PCARotation().transform(np.ones((2, 3)))
+
+
+def test_sts_curve_is_sts_by_dim_of_the_encoded_columns(model):
+    """sts_curve(model, pairs) encodes both columns once and equals sts_by_dim on those embeddings."""
+    from mrl_tutorial.data import load_sts
+    from mrl_tutorial.embeddings import encode_unique
+    from mrl_tutorial.truncation import sts_curve
+
+    pairs = load_sts(split="test").select(range(60))
+    expected = sts_by_dim(encode_unique(model, pairs["sentence1"]), encode_unique(model, pairs["sentence2"]),
+                          pairs["score"], [384, 64, 8])
+    assert sts_curve(model, pairs, [384, 64, 8]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_sts_curve_applies_a_transform_to_both_columns(model):
+    """transform= rotates both encoded columns first: a PCA rotation keeps the full-dim score exactly."""
+    from mrl_tutorial.data import load_sts
+    from mrl_tutorial.embeddings import encode
+    from mrl_tutorial.truncation import sts_curve
+
+    pairs = load_sts(split="test").select(range(60))
+    pca = PCARotation().fit(encode(model, list(pairs["sentence1"]) + list(pairs["sentence2"])))
+    rotated, plain = sts_curve(model, pairs, [384], transform=pca.transform), sts_curve(model, pairs, [384])
+    assert rotated[384] == pytest.approx(plain[384], abs=1e-4)
+
+
+@pytest.mark.parametrize("pairs, error, match", [
+    ({"sentence1": ["a"], "sentence2": ["b"]}, ValueError, r"lacks \['score'\]"),
+    ({"sentence1": ["a"], "sentence2": ["b"], "score": [1.0]}, TypeError, "transform must be a function"),
+])
+def test_sts_curve_refuses_bad_pairs_and_transforms(model, pairs, error, match):
+    """Missing columns and a transform that is not a function are named before any encoding."""
+    from mrl_tutorial.truncation import sts_curve
+
+    with pytest.raises(error, match=match):
+        sts_curve(model, pairs, [384], transform="pca")
