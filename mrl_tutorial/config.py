@@ -1,17 +1,22 @@
 """The tutorial's switches, read once from the environment, and the quiet/seed set-up every notebook runs.
 
-Two switches decide everything that depends on the machine (the d2l ``demo`` idea):
+Which model and which data (the d2l ``demo`` idea: one switch each, unset means the offline default):
 
-- ``MRL_TUTORIAL_FULL=1`` — full size: more training steps, every dimension, bigger benchmarks. Off by
-  default so that every notebook runs in minutes on a laptop CPU. Each small value below carries the
-  full-size value in a comment.
-- ``MRL_TUTORIAL_MODEL`` / ``MRL_TUTORIAL_DATA`` — which model and which data: unset means the packaged
-  all-MiniLM-L6-v2 and the bundled data (no network needed). Set them to a hub id (for example
-  ``sentence-transformers/all-mpnet-base-v2`` and ``sentence-transformers/stsb``) on a machine with a
-  network, and to a local folder or file anywhere.
+- ``MRL_TUTORIAL_MODEL`` — unset: the packaged all-MiniLM-L6-v2 (no network needed); a hub id such as
+  ``sentence-transformers/all-mpnet-base-v2`` on a machine with a network, or a local model folder. Every
+  dimension the notebooks use is taken from the model (``get_embedding_dimension()``), so a 768-dim model
+  needs no other change.
+- ``MRL_TUTORIAL_DATA`` — the STS pairs (``sentence1, sentence2, score``): unset means the bundled set; a hub
+  id such as ``sentence-transformers/stsb``, or a local file.
+- ``MRL_TUTORIAL_RETRIEVAL`` — the retrieval set (BEIR layout): unset means the bundled set; a hub id such as
+  ``mteb/scifact``, or a local BEIR folder.
 
-``MRL_TUTORIAL_CACHE`` sets where trained tutorial models are cached (default: ``.cache/`` beside the
-notebooks' working directory's project root, else the user's cache folder).
+``MRL_TUTORIAL_QUIET=1`` is the one quiet switch (pytest and nbval set it): no progress bars, no library logs.
+:func:`under_test` is the only place that reads it. ``MRL_TUTORIAL_CACHE`` sets where trained tutorial models
+are cached (default ``~/.cache/mrl-tutorial``).
+
+The notebooks are sized to run in minutes on a laptop CPU; the command line (``mrl-tutorial train``) and the
+benchmarks take the full-size settings as arguments.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import torch
 from mrl_tutorial._checks import check_int
 
 __all__ = ["Settings", "settings", "set_seed", "quiet", "under_test", "show_progress", "LARGE_SET", "cache_dir",
-           "cache_key", "setup_notebook"]
+           "cache_key", "setup_notebook", "LIBRARY_MODULES"]
 
 #: From this many texts on, encoding shows a progress bar (about 3 s at 300 sentences/s on a laptop CPU).
 LARGE_SET = 1000
@@ -52,14 +57,12 @@ def _flag(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    """Sizes and sources the notebooks use; build one with :func:`settings`."""
+    """The sources the notebooks use; build one with :func:`settings`."""
 
-    full: bool
-    model: str | None
-    data: str
+    model: str | None  # None: the packaged model
+    data: str  # STS pairs
+    retrieval: str  # a BEIR retrieval set
     seed: int = 12
-    batch_size: int = 64
-    train_epochs: int = 3  # full size: 10
 
 
 def settings() -> Settings:
@@ -70,12 +73,10 @@ def settings() -> Settings:
         >>> s.seed
         12
     """
-    full = _flag("MRL_TUTORIAL_FULL")
     return Settings(
-        full=full,
         model=os.environ.get("MRL_TUTORIAL_MODEL") or None,
         data=os.environ.get("MRL_TUTORIAL_DATA") or "bundled",
-        train_epochs=10 if full else 3,
+        retrieval=os.environ.get("MRL_TUTORIAL_RETRIEVAL") or "bundled",
     )
 
 
@@ -95,9 +96,18 @@ def set_seed(seed: int = 12) -> None:
     torch.manual_seed(seed)
 
 
+#: Libraries whose deprecation notices are about their own internals (one library calling another), not about
+#: anything a reader of the tutorial wrote; everything else — a UserWarning, or any warning from
+#: sentence-transformers such as a ``truncate_dim`` larger than the model's — still shows.
+LIBRARY_MODULES = r"(transformers|torch|datasets|huggingface_hub|accelerate|sklearn|scipy|faiss|qdrant_client)(\.|$)"
+
+
 def quiet(progress_bars: bool = False) -> None:
-    """Silence library warnings and info logs (they carry paths and timings that change from run to run),
-    and progress bars unless ``progress_bars`` is true.
+    """Silence library info logs (they carry paths and timings that change from run to run) and the libraries'
+    deprecation notices about their own internals, and progress bars unless ``progress_bars`` is true.
+
+    Warnings are filtered by category *and* module (:data:`LIBRARY_MODULES`), never process-wide;
+    sentence-transformers' own warnings and logged warnings always show.
     """
     import datasets
     import transformers
@@ -112,9 +122,12 @@ def quiet(progress_bars: bool = False) -> None:
         os.environ["TQDM_DISABLE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         _disable_tqdm()
-    for name in ("sentence_transformers", "transformers", "datasets", "accelerate", "huggingface_hub"):
+    for name in ("transformers", "datasets", "accelerate", "huggingface_hub"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
+    # sentence-transformers: no info logs, but its warnings (e.g. matryoshka_dims without the model's dim) stay
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module=LIBRARY_MODULES)
 
 
 def _disable_tqdm() -> None:

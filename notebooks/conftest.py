@@ -3,5 +3,4 @@
 import os
 
 os.environ["MRL_TUTORIAL_QUIET"] = "1"
-os.environ["TQDM_DISABLE"] = "1"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

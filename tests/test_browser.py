@@ -55,8 +55,13 @@ def jupyterlab(tmp_path):
     settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    from conftest import USER_CACHE  # a notebook run, as a person would: the user's model cache, not the scratch
+
     env = {k: v for k, v in os.environ.items() if k not in ("MRL_TUTORIAL_QUIET", "PYTEST_CURRENT_TEST",
-                                                          "TQDM_DISABLE")}
+                                                          "TQDM_DISABLE", "MRL_TUTORIAL_CACHE",
+                                                          "HF_DATASETS_CACHE")}
+    if USER_CACHE:
+        env["MRL_TUTORIAL_CACHE"] = USER_CACHE
     env.update({"JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
                 "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"), "IPYTHONDIR": str(tmp_path / "ipython"),

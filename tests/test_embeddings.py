@@ -94,22 +94,6 @@ def _as_a_person(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_show_progress_only_for_a_person_and_a_large_set(monkeypatch):
-    from mrl_tutorial.config import LARGE_SET, show_progress
-
-    assert not show_progress(LARGE_SET)  # under pytest
-    _as_a_person(monkeypatch)
-    assert show_progress(LARGE_SET) and show_progress() and not show_progress(LARGE_SET - 1)
-    monkeypatch.setenv("MRL_TUTORIAL_QUIET", "1")
-    assert not show_progress(LARGE_SET)
-    monkeypatch.delenv("MRL_TUTORIAL_QUIET")
-    monkeypatch.setenv("TQDM_DISABLE", "1")  # what quiet() sets: `mrl-tutorial report --quiet`
-    assert not show_progress(LARGE_SET)
-    for bad in (-1, 2.5, True, "10"):
-        with pytest.raises(ValueError, match=r"n_items \(or None\) must be an int >= 0"):
-            show_progress(bad)
-
-
 def test_encode_asks_for_a_bar_only_for_a_person_with_a_large_set(monkeypatch):
     from mrl_tutorial.config import LARGE_SET
     from mrl_tutorial.embeddings import encode, encode_unique
