@@ -45,6 +45,24 @@ class Comparison:
         return sum(h.in_full_top_k for h in self.at_dim) / len(self.full)
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` characters at a word boundary, with "…" where it was cut.
+
+    Examples:
+        >>> clip("The ferry to the island was cancelled", 20)
+        'The ferry to the…'
+        >>> clip("short", 20)
+        'short'
+    """
+    width = check_int("width", width, low=2)
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    if " " in cut and not text[width - 1].isspace():
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def compare_at_dim(query_embedding: np.ndarray, corpus: np.ndarray | FunnelIndex, dim: int, k: int = 5) -> Comparison:
     """Exact cosine top-``k`` of one query ``(d,)`` at ``dim`` and at full dim, over ``corpus`` (embeddings
     ``(n, d)``, or a :class:`~mrl_tutorial.retrieval.FunnelIndex` to reuse its cached prefixes).
@@ -106,25 +124,36 @@ class DimensionExplorer:
         return {name: compare_at_dim(model.encode([query])[0], self.indexes[name], int(dim), self.k)
                 for name, model in self.models.items()}
 
+    def _scores_note(self, dim: int) -> str:
+        if dim == self.full_dim:
+            return ""
+        return (f"scores at {dim} dims are cosines of {dim}-dim prefixes; fewer coordinates leave texts less room "
+                "to differ, so they run higher than at full dim: compare the rankings, not the scores")
+
     def render_text(self, query: str, dim: int, width: int = 70) -> str:
-        """A deterministic text rendering (scores rounded to 3 decimals)."""
+        """A deterministic text rendering (scores rounded to 3 decimals, passages cut at a word boundary)."""
+        comparisons = self.compare(query, dim)
         lines = [f"query: {query}", f"dim {dim} of {self.full_dim}"]
-        for name, c in self.compare(query, dim).items():
+        if self._scores_note(dim):
+            lines.append(f"({self._scores_note(dim)})")
+        for name, c in comparisons.items():
             lines.append(f"{name}: {c.overlap:.0%} of the full-dim top {self.k} found")
             for rank, (hit, full) in enumerate(zip(c.at_dim, c.full, strict=True), start=1):
                 mark = "=" if hit.in_full_top_k else "x"
-                lines.append(f"  {rank}. {mark} {hit.score:.3f} {self.corpus[hit.index][:width]}")
-                lines.append(f"     full {full.score:.3f} {self.corpus[full.index][:width]}")
+                lines.append(f"  {rank}. {mark} {hit.score:.3f} {clip(self.corpus[hit.index], width)}")
+                lines.append(f"     full {full.score:.3f} {clip(self.corpus[full.index], width)}")
         return "\n".join(lines)
 
     def render_html(self, query: str, dim: int) -> str:
         """The widget's content: one table per model, prefix results beside full-dim results."""
-        parts = [f"<p><b>dim {dim}</b> of {self.full_dim}</p>"]
-        for name, c in self.compare(query, dim).items():
+        comparisons = self.compare(query, dim)
+        note = f" <i>({html.escape(self._scores_note(dim))})</i>" if self._scores_note(dim) else ""
+        parts = [f"<p><b>dim {dim}</b> of {self.full_dim}{note}</p>"]
+        for name, c in comparisons.items():
             rows = "".join(
                 f"<tr><td>{r}</td><td style='color:{'green' if h.in_full_top_k else 'crimson'}'>{h.score:.3f}</td>"
-                f"<td>{html.escape(self.corpus[h.index][:90])}</td><td>{f.score:.3f}</td>"
-                f"<td>{html.escape(self.corpus[f.index][:90])}</td></tr>"
+                f"<td>{html.escape(clip(self.corpus[h.index], 90))}</td><td>{f.score:.3f}</td>"
+                f"<td>{html.escape(clip(self.corpus[f.index], 90))}</td></tr>"
                 for r, (h, f) in enumerate(zip(c.at_dim, c.full, strict=True), start=1))
             parts.append(
                 f"<h4 class='mrl-model'>{html.escape(name)}: <span class='mrl-overlap'>{c.overlap:.0%}</span> "

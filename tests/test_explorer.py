@@ -38,14 +38,40 @@ def test_a_short_prefix_can_change_the_results():
     assert c.full[0].index == 1
 
 
-def test_explorer_compares_every_model_and_renders_deterministically():
-    models = {"a": FakeModel(TABLE), "b": FakeModel(TABLE)}
-    explorer = DimensionExplorer(models, CORPUS, k=2, dims=[1, 2, 4])
-    result = explorer.compare("query", 2)
-    assert set(result) == {"a", "b"}
-    text = explorer.render_text("query", 2)
-    assert text == explorer.render_text("query", 2)
-    assert "dim 2 of 4" in text and "a: " in text and "b: " in text
+def test_explorer_compares_every_model():
+    """One comparison per model, named like the models."""
+    explorer = DimensionExplorer({"a": FakeModel(TABLE), "b": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 2, 4])
+    assert set(explorer.compare("query", 2)) == {"a", "b"}
+
+
+def test_the_text_rendering_lists_each_models_results_at_the_dim_and_at_full_dim():
+    """Header, the note on small-dim scores, then per model its overlap and k lines of (prefix, full) results."""
+    explorer = DimensionExplorer({"a": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 2, 4])
+    lines = explorer.render_text("query", 1).splitlines()
+    assert lines[:2] == ["query: query", "dim 1 of 4"]
+    assert "run higher than at full dim" in lines[2]
+    assert lines[3:] == ["a: 100% of the full-dim top 2 found",  # the same two, in another order
+                         "  1. = 1.000 alpha", "     full 0.997 beta",
+                         "  2. = 1.000 beta", "     full 0.894 alpha"]
+
+
+def test_the_note_on_scores_is_left_out_at_full_dim():
+    """At full dim the scores are the model's own: no note."""
+    explorer = DimensionExplorer({"a": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 4])
+    assert "run higher" not in explorer.render_text("query", 4)
+
+
+@pytest.mark.parametrize("text, width, expected", [
+    ("The ferry to the island was cancelled", 20, "The ferry to the…"),
+    ("The ferry to the island", 17, "The ferry to the…"),  # the cut falls on a space: keep the whole word
+    ("Supercalifragilistic", 8, "Superca…"),  # one long word: cut inside it
+    ("short", 20, "short"),
+])
+def test_clip_cuts_at_a_word_boundary(text, width, expected):
+    """Passages are cut between words, never inside one (unless one word is longer than the width)."""
+    from mrl_tutorial.explorer import clip
+
+    assert clip(text, width) == expected and len(clip(text, width)) <= width
 
 
 def test_widget_updates_when_the_slider_moves():
