@@ -429,7 +429,7 @@ def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int]
     totals = dict.fromkeys(losses, 0.0)
     for step in range(steps + 1):
         rows = triplets[step * batch_size:(step + 1) * batch_size]
-        features = [model.tokenize(rows[c]) for c in columns]
+        features = [model.preprocess(rows[c]) for c in columns]
         for name, loss in losses.items():
             start = time.perf_counter()
             loss(features, None).backward()

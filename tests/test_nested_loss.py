@@ -30,7 +30,7 @@ def test_matches_sentence_transformers_matryoshka_loss(model, dims, weights):
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
     model.eval()
-    features = [model.tokenize(texts) for texts in (ANCHORS, POSITIVES, NEGATIVES)]
+    features = [model.preprocess(texts) for texts in (ANCHORS, POSITIVES, NEGATIVES)]
     reference = MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), matryoshka_dims=dims,
                                matryoshka_weights=weights)
     with torch.no_grad():
