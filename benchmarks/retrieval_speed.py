@@ -305,7 +305,7 @@ def hnsw_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) 
         start = time.perf_counter()
         graph = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = 80
-        graph.add(index.prefix(dim))
+        graph.add(index.truncated(dim))
         built = time.perf_counter() - start
         found = None
         # full vector: widen efSearch; prefix: widen the candidate list (efSearch = its length, at least 32)

@@ -13,7 +13,7 @@ Which model and which data (the d2l ``demo`` idea: one switch each, unset means 
 
 ``MRL_TUTORIAL_QUIET=1`` is the one quiet switch (pytest and nbval set it): no progress bars, no library logs.
 :func:`under_test` is the only place that reads it. ``MRL_TUTORIAL_CACHE`` sets where trained tutorial models
-are cached (default ``~/.cache/mrl-tutorial``).
+and cached vectors are kept (default ``~/.cache/mrl-tutorial``).
 
 The notebooks are sized to run in minutes on a laptop CPU; the command line (``mrl-tutorial train``) and the
 benchmarks take the full-size settings as arguments.
@@ -166,7 +166,8 @@ def show_progress(n_items: int | None = None) -> bool:
 
 
 def cache_dir() -> Path:
-    """Where trained tutorial models are cached: ``MRL_TUTORIAL_CACHE``, else ``~/.cache/mrl-tutorial``."""
+    """Where trained tutorial models (and the vectors ``encode(..., cache=True)`` keeps, in ``embeddings/``) are
+    cached: ``MRL_TUTORIAL_CACHE``, else ``~/.cache/mrl-tutorial``."""
     root = os.environ.get("MRL_TUTORIAL_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "mrl-tutorial"
     path.mkdir(parents=True, exist_ok=True)

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mrl_tutorial._checks import check_bool, check_int, check_number
+from mrl_tutorial.truncation import truncate
 
 __all__ = [
     "matryoshka_dims",
     "validate_dims",
     "validate_weights",
-    "prefix",
     "multiple_negatives_ranking_loss",
     "matryoshka_loss",
     "ProjectionHead",
@@ -102,12 +102,6 @@ def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float
     return [check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True) for w in weights]
 
 
-def prefix(embeddings: Tensor, dim: int) -> Tensor:
-    """The first ``dim`` coordinates of each row ``(n, d)``, re-normalized to unit length (what the loss sees)."""
-    dim = check_int("dim", dim, low=1, high=embeddings.shape[-1])
-    return F.normalize(embeddings[..., :dim], p=2, dim=-1)
-
-
 def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: Tensor | None = None,
                                     scale: float = 20.0) -> Tensor:
     """In-batch-negatives contrastive loss (InfoNCE): each anchor must pick its own positive among all the
@@ -131,7 +125,7 @@ def matryoshka_loss(
     weights: Sequence[float] | None = None,
     base_loss: Callable[..., Tensor] = multiple_negatives_ranking_loss,
 ) -> Tensor:
-    """The nested loss: ``sum_i weights[i] * base_loss(*[prefix(e, dims[i]) for e in embeddings])``.
+    """The nested loss: ``sum_i weights[i] * base_loss(*[truncate(e, dims[i]) for e in embeddings])``.
 
     Args:
         embeddings: the batch's columns, e.g. ``(anchor, positive, negative)``, each ``(n, d)``.
@@ -153,7 +147,7 @@ def matryoshka_loss(
     weights = validate_weights(weights, len(dims))
     total = embeddings[0].new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
-        total = total + weight * base_loss(*[prefix(e, dim) for e in embeddings])
+        total = total + weight * base_loss(*[truncate(e, dim) for e in embeddings])
     return total
 
 

@@ -37,9 +37,9 @@ def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, 
     from mrl_tutorial.truncation import sts_curve
 
     first, *others = models
-    curves = {first: sts_curve(models[first], pairs, dims),
-              "PCA rotation": sts_curve(models[first], pairs, dims, transform=pca.transform),
-              **{name: sts_curve(models[name], pairs, dims) for name in others}}
+    curves = {first: sts_curve(models[first], pairs, dims, cache=True),
+              "PCA rotation": sts_curve(models[first], pairs, dims, transform=pca.transform, cache=True),
+              **{name: sts_curve(models[name], pairs, dims, cache=True) for name in others}}
     print("STS Spearman by dimension (bundled test split)")
     print(score_table(curves, dims, title="model"))
     return curves
@@ -147,7 +147,8 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
     data = load_retrieval()
     queries_text = data.queries["text"][:max_queries] if max_queries else data.queries["text"]
     corpus_text = data.corpus["text"][:max_corpus] if max_corpus else data.corpus["text"]
-    encoded = {name: (encode(model, queries_text), encode(model, corpus_text)) for name, model in models.items()}
+    encoded = {name: (encode(model, queries_text, cache=True), encode(model, corpus_text, cache=True))
+               for name, model in models.items()}  # the notebooks' vectors, loaded from disk after them
     # the rotation a user could fit on the corpus with no training at all (notebook 05)
     first, *others = encoded
     pca = PCARotation().fit(encoded[first][1])

@@ -21,7 +21,7 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -66,8 +66,9 @@ class FunnelIndex:
 
     # --- building blocks ---------------------------------------------------------------------------
 
-    def prefix(self, dim: int) -> np.ndarray:
-        """The corpus's first ``dim`` coordinates, re-normalized, contiguous ``(n, dim)`` (cached)."""
+    def truncated(self, dim: int) -> np.ndarray:
+        """The corpus truncated to ``dim`` (:func:`~mrl_tutorial.truncation.truncate`): first ``dim`` coordinates,
+        re-normalized, contiguous ``(n, dim)``; computed once per dim."""
         dim = check_int("dim", dim, low=1, high=self.dim)
         if dim not in self._prefixes:
             from mrl_tutorial.truncation import truncate
@@ -103,13 +104,13 @@ class FunnelIndex:
         q = np.ascontiguousarray(truncate(queries, dim))
         wanted = _with_tie_room(k, self.n)
         if self.backend == "numpy":
-            candidates, _ = top_k(q @ self.prefix(dim).T, wanted)
+            candidates, _ = top_k(q @ self.truncated(dim).T, wanted)
         else:
             import faiss
 
             if dim not in self._float_index:
                 index = faiss.IndexFlatIP(dim)
-                index.add(self.prefix(dim))
+                index.add(self.truncated(dim))
                 self._float_index[dim] = index
             _, candidates = self._float_index[dim].search(q, wanted)
         return self._rerank(queries, candidates, dim, k)
@@ -141,7 +142,7 @@ class FunnelIndex:
         if self.backend == "faiss":
             import faiss
 
-            docs, cand = self.prefix(dim), np.ascontiguousarray(candidates, dtype=np.int64)
+            docs, cand = self.truncated(dim), np.ascontiguousarray(candidates, dtype=np.int64)
             wanted = _with_tie_room(keep, cand.shape[1])  # faiss's heap keeps an arbitrary one of tied
             scores = np.empty((len(q), wanted), dtype=np.float32)  # candidates: sort a few more below
             indices = np.empty((len(q), wanted), dtype=np.int64)
@@ -150,28 +151,25 @@ class FunnelIndex:
                                             faiss.swig_ptr(indices), cand.shape[1])
         else:
             indices = candidates
-            scores = np.einsum("qd,qkd->qk", q, self.prefix(dim)[candidates])
+            scores = np.einsum("qd,qkd->qk", q, self.truncated(dim)[candidates])
         order = np.lexsort((indices, -scores), axis=-1)[:, :keep]
         return np.take_along_axis(indices, order, 1), np.take_along_axis(scores, order, 1)
 
     # --- the search ----------------------------------------------------------------------------------
 
     def check_stages(self, stages: Sequence[tuple[int, int]], *, binary_first: bool = False) -> list[tuple[int, int]]:
-        """Stages ``[(dim, keep), ...]``: dims strictly increasing, keeps non-increasing, all in range.
+        """Stages ``[(dim, k), ...]`` (each stage keeps its top ``k``): dims strictly increasing, ``k``
+        non-increasing, all in range.
 
         A binary first stage compares sign bits, not floats, so the float stages after it only need to increase
         among themselves: ``[(384, 4000), (384, 10)]`` (binary rescoring) and ``[(256, 4000), (128, 1000),
         (384, 10)]`` are valid with ``binary_first=True``.
         """
-        stages = list(stages)
-        if not stages:
-            raise ValueError("stages must hold at least one (dim, keep) pair")
+        stages = _stage_pairs(stages)
         out = []
         for i, stage in enumerate(stages):
-            if not isinstance(stage, (tuple, list)) or len(stage) != 2:
-                raise ValueError(f"stages must be a list of (dim, keep) pairs, got {stage!r} in {stages!r}")
             dim = check_int(f"stages[{i}] dim", stage[0], low=1, high=self.dim)
-            keep = check_int(f"stages[{i}] keep", stage[1], low=1, high=self.n if i == 0 else out[-1][1])
+            keep = check_int(f"stages[{i}] k", stage[1], low=1, high=self.n if i == 0 else out[-1][1])
             after_binary = binary_first and i == 1
             if out and dim <= out[-1][0] and not after_binary:
                 raise ValueError(f"the dims of stages must increase from stage to stage, got {[s[0] for s in stages]}")
@@ -184,11 +182,11 @@ class FunnelIndex:
 
         Args:
             query_embeddings: ``(q, d)``, the same model and dim as the corpus.
-            stages: ``[(dim, keep), ...]``, e.g. ``[(64, 200), (128, 50), (384, 10)]``.
+            stages: ``[(dim, k), ...]``, e.g. ``[(64, 200), (128, 50), (384, 10)]``.
             binary_first: stage 0 compares sign bits (Hamming distance) instead of floats.
 
         Returns:
-            ``(indices, scores)`` of shape ``(q, keep_of_last_stage)``, best first; scores are cosine
+            ``(indices, scores)`` of shape ``(q, k of the last stage)``, best first; scores are cosine
             similarities at the last stage's dim (Hamming distances are never returned).
         """
         queries = self._queries(query_embeddings)
@@ -206,8 +204,19 @@ class FunnelIndex:
         return indices, scores
 
 
+def _stage_pairs(stages) -> list:
+    """``stages`` as a list of 2-item pairs, or a ``ValueError`` naming what it got (values are checked later)."""
+    pairs = [] if isinstance(stages, (str, bytes)) or not isinstance(stages, Iterable) else list(stages)
+    if not pairs:
+        raise ValueError(f"stages must hold at least one (dim, k) pair, got {stages!r}")
+    for stage in pairs:
+        if not isinstance(stage, (tuple, list)) or len(stage) != 2:
+            raise ValueError(f"stages must be a list of (dim, k) pairs, got {stage!r} in {pairs!r}")
+    return pairs
+
+
 def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = None, *,
-                 backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
+                 backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k at ``dim`` (default: full): the reference every funnel is compared with.
 
     Examples:
@@ -221,26 +230,27 @@ def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = 
     return index.search(query_embeddings, [(dim, k)])
 
 
-def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist_k: int, k: int,
+def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist: int, k: int,
                      rerank_dim: int | None = None, *, binary: bool = False,
-                     backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
-    """Shortlist ``shortlist_k`` documents with the ``shortlist_dim`` prefix, rerank them at ``rerank_dim``
-    (default: full), return the top ``k``.
+                     backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
+    """Shortlist ``shortlist`` documents with the ``shortlist_dim`` prefix, rerank them at ``rerank_dim``
+    (default: full), return the top ``k``. ``shortlist`` is the shortlist size, as in
+    :func:`mrl_tutorial.vectordb.funnel_search`.
 
-    With ``shortlist_k`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
+    With ``shortlist`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
     rerank_dim = index.dim if rerank_dim is None else check_int("rerank_dim", rerank_dim, low=1, high=index.dim)
     shortlist_dim = check_int("shortlist_dim", shortlist_dim, low=1, high=index.dim)
-    shortlist_k = check_int("shortlist_k", shortlist_k, low=1, high=index.n)
-    k = check_int("k", k, low=1, high=shortlist_k)
+    shortlist = check_int("shortlist", shortlist, low=1, high=index.n)
+    k = check_int("k", k, low=1, high=shortlist)
     if shortlist_dim == rerank_dim:
         raise ValueError(f"shortlist_dim must be smaller than rerank_dim ({rerank_dim}), got {shortlist_dim}")
-    return index.search(query_embeddings, [(shortlist_dim, shortlist_k), (rerank_dim, k)], binary_first=binary)
+    return index.search(query_embeddings, [(shortlist_dim, shortlist), (rerank_dim, k)], binary_first=binary)
 
 
 def funnel_search(query_embeddings, corpus_embeddings, stages: Sequence[tuple[int, int]], *,
-                  binary_first: bool = False, backend: Backend = "numpy") -> tuple[np.ndarray, np.ndarray]:
+                  binary_first: bool = False, backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
     """A multi-stage funnel, e.g. ``[(64, 200), (128, 50), (384, 10)]``; see :meth:`FunnelIndex.search`."""
     return FunnelIndex(corpus_embeddings, backend=backend).search(query_embeddings, stages,
                                                                    binary_first=binary_first)
@@ -270,13 +280,10 @@ def funnel_cost(stages: Sequence[tuple[int, int]], n_corpus: int) -> int:
         >>> funnel_cost([(64, 200), (384, 10)], 1000)  # 64 x 1000 + 200 x 384
         140800
     """
-    if isinstance(stages, str) or not stages:
-        raise ValueError(f"stages must hold at least one (dim, keep) pair, got {stages!r}")
+    stages = _stage_pairs(stages)
     for i, stage in enumerate(stages):
-        if not isinstance(stage, (tuple, list)) or len(stage) != 2:
-            raise ValueError(f"stages must be a list of (dim, keep) pairs, got {stage!r} in {stages!r}")
         check_int(f"stages[{i}] dim", stage[0], low=1)
-        check_int(f"stages[{i}] keep", stage[1], low=1)
+        check_int(f"stages[{i}] k", stage[1], low=1)
     check_int("n_corpus", n_corpus, low=1)
     first_dim = stages[0][0]
     return int(first_dim * n_corpus + sum(keep * dim for (_, keep), (dim, _) in zip(stages, stages[1:], strict=False)))

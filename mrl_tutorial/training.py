@@ -148,6 +148,23 @@ def _frozen_prefix_cache(model: SentenceTransformer, n_frozen: int,
             m.forward = original[id(m)]
 
 
+# The frozen encoder's outputs from the last run, and the fingerprint of the encoder they came from: runs that
+# start from the same encoder (notebook 03 trains ten heads on one) share them without being told to. One
+# encoder is kept, so memory stays that of one run's cache.
+_SHARED_ENCODER_CACHE: dict = {"encoder": None, "outputs": {}}
+
+
+def _shared_encoder_cache(model: SentenceTransformer, n_frozen: int) -> dict[bytes, torch.Tensor]:
+    """The frozen-prefix cache for modules ``[0, n_frozen)`` of ``model``: the last run's if it came from the
+    very same modules (same fingerprint), else a new one that replaces it."""
+    from mrl_tutorial.embeddings import modules_fingerprint
+
+    key = modules_fingerprint([model[i] for i in range(n_frozen)], max_seq_length=model.max_seq_length)
+    if _SHARED_ENCODER_CACHE["encoder"] != key:
+        _SHARED_ENCODER_CACHE.update(encoder=key, outputs={})
+    return _SHARED_ENCODER_CACHE["outputs"]
+
+
 @contextlib.contextmanager
 def _no_widget_bar() -> Iterator[None]:
     """Hide the "Computing widget examples" bar of sentence-transformers' model card (it picks example sentences
@@ -281,6 +298,11 @@ def _trainer(model: SentenceTransformer, train_dataset: Dataset, loss, recipe: R
     return trainer
 
 
+def _evaluated_steps(log_history: list[dict]) -> set[int]:
+    """The steps at which the trainer's log holds an evaluation."""
+    return {entry["step"] for entry in _evaluations(log_history)}
+
+
 def _evaluations(log_history: list[dict]) -> list[dict]:
     """The evaluator's scores from the trainer's log: one ``{"step": n, metric: score, ...}`` per evaluation."""
     out = []
@@ -331,12 +353,15 @@ def train(
             before any training.
         device: ``"cpu"``, ``"cuda"``, … or ``None`` for a GPU when there is one.
         progress: show the trainer's progress bar; default on for a person, off under test.
-        encoder_cache: with ``freeze_encoder``, a dict that keeps the frozen encoder's outputs; pass the same
-            dict to several runs that start from the *same* model to encode each sentence only once.
+        encoder_cache: with ``freeze_encoder``, a dict that keeps the frozen encoder's outputs. By default
+            runs share one: a run whose frozen modules have the same weights as the previous run's (same
+            :func:`~mrl_tutorial.embeddings.modules_fingerprint`) reuses its outputs, so each sentence is
+            encoded once however many heads are trained on one encoder. Pass your own dict to keep it apart.
         evaluator: a sentence-transformers evaluator the trainer runs during training, e.g. a
             ``SequentialEvaluator`` of one ``EmbeddingSimilarityEvaluator(..., truncate_dim=d)`` per
             Matryoshka dim; its scores also go into the saved model's card.
-        eval_steps: run ``evaluator`` every this many steps (default: at the end of each epoch).
+        eval_steps: run ``evaluator`` every this many steps (default: at the end of each epoch); it also scores
+            the trained model after the last step, so the last evaluation is always the model returned.
         eval_log: a list that receives one dict per evaluation: ``{"step": n, "<evaluator metric>": score, ...}``.
 
     Returns:
@@ -368,10 +393,15 @@ def train(
     with tempfile.TemporaryDirectory(prefix="mrl-train-") as scratch:
         trainer = _trainer(model, train_dataset, loss, recipe, scratch, show=show, device=device,
                            evaluator=evaluator, eval_steps=eval_steps)
-        cached = (_frozen_prefix_cache(model, n_frozen, {} if encoder_cache is None else encoder_cache)
-                  if recipe.freeze_encoder else contextlib.nullcontext())
+        if not recipe.freeze_encoder:
+            cached = contextlib.nullcontext()
+        else:
+            outputs = _shared_encoder_cache(model, n_frozen) if encoder_cache is None else encoder_cache
+            cached = _frozen_prefix_cache(model, n_frozen, outputs)
         with _no_widget_bar(), cached:
             trainer.train()
+            if evaluator is not None and trainer.state.global_step not in _evaluated_steps(trainer.state.log_history):
+                trainer.evaluate()  # the trained model's scores too, while the frozen encoder's outputs are cached
     model.eval()
     if eval_log is not None:
         eval_log.extend(_evaluations(trainer.state.log_history))

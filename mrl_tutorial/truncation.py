@@ -27,7 +27,8 @@ Array = np.ndarray | torch.Tensor
 def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
     """Keep the first ``dim`` coordinates of each row ``(n, d)``; re-normalize them to unit length.
 
-    Works on NumPy arrays and torch tensors and returns the same kind. A row whose prefix is all zeros stays
+    Works on NumPy arrays (returned as float32) and torch tensors (returned in torch, with gradients: the
+    nested loss of :mod:`mrl_tutorial.nested_loss` truncates with it). A row whose prefix is all zeros stays
     all zeros (no NaN): its cosine similarity with anything is then 0.
 
     Args:
@@ -46,14 +47,17 @@ def truncate(embeddings: Array, dim: int, *, normalize: bool = True) -> Array:
         ...
         ValueError: dim must be an int in [1, 3], got 4
     """
-    is_tensor = isinstance(embeddings, torch.Tensor)
+    normalize = check_bool("normalize", normalize)
+    if isinstance(embeddings, torch.Tensor):  # stays in torch, gradients included: the nested loss uses this
+        if embeddings.ndim != 2 or 0 in embeddings.shape:
+            raise ValueError(f"embeddings must be a non-empty 2-D tensor of shape (n, d), got shape "
+                             f"{tuple(embeddings.shape)}")
+        check_int("dim", dim, low=1, high=embeddings.shape[1])
+        head = embeddings[:, :dim]
+        return torch.nn.functional.normalize(head, p=2, dim=-1) if normalize else head.contiguous()
     matrix = as_matrix(embeddings)
-    full = matrix.shape[1]
-    check_int("dim", dim, low=1, high=full)
-    out = unit_rows(matrix[:, :dim]) if check_bool("normalize", normalize) else np.ascontiguousarray(matrix[:, :dim])
-    if is_tensor:
-        return torch.from_numpy(out).to(embeddings.device)
-    return out
+    check_int("dim", dim, low=1, high=matrix.shape[1])
+    return unit_rows(matrix[:, :dim]) if normalize else np.ascontiguousarray(matrix[:, :dim])
 
 
 def resolve_dims(dims: Sequence[int] | str, full_dim: int) -> list[int]:
@@ -104,7 +108,8 @@ def sts_by_dim(embeddings1: Array, embeddings2: Array, scores: Sequence[float],
     return out
 
 
-def sts_curve(model, pairs, dims: Sequence[int] | str = "all", *, transform=None) -> dict[int, float]:
+def sts_curve(model, pairs, dims: Sequence[int] | str = "all", *, transform=None,
+              cache: bool = False) -> dict[int, float]:
     """Encode both columns of an STS set once and score every dim: :func:`sts_by_dim` of a model.
 
     Args:
@@ -112,6 +117,8 @@ def sts_curve(model, pairs, dims: Sequence[int] | str = "all", *, transform=None
         pairs: a dataset (or dict of lists) with columns ``sentence1``, ``sentence2`` and ``score``.
         dims: the dims to score, or ``"all"`` (1 … the model's dim).
         transform: applied to both encoded columns first, e.g. a fitted :class:`PCARotation`'s ``transform``.
+        cache: keep the encoded columns on disk and load them on the next call
+            (:func:`~mrl_tutorial.embeddings.encode`'s ``cache``).
 
     Returns:
         dim → Spearman correlation of cosine similarity with the gold scores.
@@ -131,7 +138,7 @@ def sts_curve(model, pairs, dims: Sequence[int] | str = "all", *, transform=None
         raise ValueError(f"pairs must have the columns sentence1, sentence2 and score; it lacks {missing}")
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be a function of an (n, d) array, or None, got {transform!r}")
-    left, right = (encode_unique(model, list(pairs[c])) for c in ("sentence1", "sentence2"))
+    left, right = (encode_unique(model, list(pairs[c]), cache=cache) for c in ("sentence1", "sentence2"))
     if transform is not None:
         left, right = transform(left), transform(right)
     return sts_by_dim(left, right, list(pairs["score"]), dims)

@@ -55,13 +55,20 @@ def jupyterlab(tmp_path):
     settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    from conftest import USER_CACHE  # a notebook run, as a person would: the user's model cache, not the scratch
+    from conftest import USER_CACHE  # a notebook run, as a person would: the user's models, not the scratch
 
     env = {k: v for k, v in os.environ.items() if k not in ("MRL_TUTORIAL_QUIET", "PYTEST_CURRENT_TEST",
                                                           "TQDM_DISABLE", "MRL_TUTORIAL_CACHE",
                                                           "HF_DATASETS_CACHE")}
-    if USER_CACHE:
-        env["MRL_TUTORIAL_CACHE"] = USER_CACHE
+    # the user's trained models (linked, never copied or changed) but not their cached vectors: the notebook
+    # then encodes the corpus, as on a person's first run of it, and shows its progress bar
+    models = Path(USER_CACHE) if USER_CACHE else Path.home() / ".cache" / "mrl-tutorial"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for folder in models.iterdir() if models.is_dir() else []:
+        if folder.is_dir() and folder.name != "embeddings":
+            (cache / folder.name).symlink_to(folder, target_is_directory=True)
+    env["MRL_TUTORIAL_CACHE"] = str(cache)
     env.update({"JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
                 "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"), "IPYTHONDIR": str(tmp_path / "ipython"),

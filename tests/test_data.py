@@ -37,32 +37,55 @@ def test_sts_counts_splits_and_score_spread():
 
 
 def test_sts_splits_share_no_sentence():
+    """No sentence of the bundled STS train split appears in its test split."""
     train, test = load_sts(split="train"), load_sts(split="test")
     train_sentences = set(train["sentence1"]) | set(train["sentence2"])
     test_sentences = set(test["sentence1"]) | set(test["sentence2"])
     assert not train_sentences & test_sentences
 
 
-def test_sts_has_ten_topics_and_the_hard_kinds():
+def _bundled_sts_rows() -> list[dict[str, str]]:
     import csv
 
-    rows = list(csv.DictReader(bundled_path("sts.csv").read_text(encoding="utf-8").splitlines()))
+    return list(csv.DictReader(bundled_path("sts.csv").read_text(encoding="utf-8").splitlines()))
+
+
+def test_sts_covers_at_least_ten_topics():
+    """The bundled sts.csv spreads its pairs over at least 10 distinct topics."""
+    rows = _bundled_sts_rows()
     assert len({r["topic"] for r in rows}) >= 10
+
+
+def test_sts_holds_every_hard_kind_of_pair():
+    """The bundled sts.csv holds negation, role-swap, same-words-different-meaning and low-overlap paraphrase pairs."""
+    rows = _bundled_sts_rows()
     assert {"negation", "role_swap", "same_words_different_meaning", "paraphrase_low_overlap"} <= {
         r["kind"] for r in rows}
 
 
-def test_triplets_count_and_no_overlap_with_sts_test():
-    triplets, test = load_pairs(), load_sts(split="test")
+def test_triplets_number_at_least_3000():
+    """The bundled training triplets hold at least 3,000 rows."""
+    triplets = load_pairs()
     assert triplets.num_rows >= 3000
+
+
+def test_triplets_share_no_sentence_with_the_sts_test_split():
+    """No anchor, positive or negative of the bundled triplets appears in the STS test split."""
+    triplets, test = load_pairs(), load_sts(split="test")
     test_sentences = set(test["sentence1"]) | set(test["sentence2"])
     used = set(triplets["anchor"]) | set(triplets["positive"]) | set(triplets["negative"])
     assert not used & test_sentences
 
 
-def test_retrieval_counts_and_qrels():
+def test_retrieval_has_at_least_2000_documents_and_300_queries():
+    """The bundled retrieval set holds at least 2,000 corpus documents and 300 queries."""
     data = load_retrieval()
     assert data.corpus.num_rows >= 2000 and data.queries.num_rows >= 300
+
+
+def test_retrieval_qrels_cover_every_query_and_name_only_corpus_documents():
+    """Every query has relevance judgements, and every document they name is in the corpus."""
+    data = load_retrieval()
     relevant = data.relevant_docs
     assert set(relevant) == set(data.queries["_id"])
     assert set().union(*relevant.values()) <= set(data.corpus["_id"])
@@ -77,18 +100,21 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_local_sts_csv_is_scaled_to_unit_range(tmp_path):
+    """Scores in a local STS .csv are read on the default 0-5 range and divided by 5 (4.5 -> 0.9, 0 -> 0.0)."""
     path = _write(tmp_path / "pairs.csv", "sentence1,sentence2,score\nA cat sat.,A cat was sitting.,4.5\nX y.,Z w.,0\n")
     data = load_sts(path)
     assert data["score"] == [0.9, 0.0]
 
 
 def test_local_sts_jsonl_with_declared_range(tmp_path):
+    """A local STS .jsonl loaded with score_range=(0, 1) keeps its scores as they are."""
     rows = [{"sentence1": "a b", "sentence2": "c d", "score": 0.25}]
     path = _write(tmp_path / "pairs.jsonl", "\n".join(json.dumps(r) for r in rows))
     assert load_sts(path, score_range=(0, 1))["score"] == [0.25]
 
 
 def test_local_pairs_tsv(tmp_path):
+    """A local tab-separated triplets file loads as anchor/positive/negative rows."""
     path = _write(tmp_path / "t.tsv", "anchor\tpositive\tnegative\nq\tp\tn\n")
     assert load_pairs(path).to_list() == [{"anchor": "q", "positive": "p", "negative": "n"}]
 
@@ -101,6 +127,7 @@ def _beir(folder: Path, qrels: str) -> Path:
 
 
 def test_local_beir_folder(tmp_path):
+    """A local BEIR-style folder loads its corpus and turns its qrels into query id -> set of relevant doc ids."""
     data = load_retrieval(_beir(tmp_path / "beir", "query-id\tcorpus-id\tscore\nq1\td2\t1\n"))
     assert data.relevant_docs == {"q1": {"d2"}}
     assert data.corpus.num_rows == 2
@@ -109,54 +136,71 @@ def test_local_beir_folder(tmp_path):
 # --- bad input ----------------------------------------------------------------------------------------
 
 def test_missing_column_names_file_and_column(tmp_path):
+    """A file lacking a required column is refused with an error naming the file and the missing column."""
     path = _write(tmp_path / "bad.csv", "sentence1,score\na,1\n")
     with pytest.raises(ValueError, match=r"bad\.csv.*missing column\(s\) \['sentence2'\]"):
         load_sts(path)
 
 
 def test_empty_file(tmp_path):
+    """An empty file is refused with an error naming the file and saying it is empty."""
     with pytest.raises(ValueError, match=r"empty\.csv: the file is empty"):
         load_sts(_write(tmp_path / "empty.csv", ""))
 
 
 def test_header_only_file(tmp_path):
+    """A file with a header but no rows is refused with an error saying so."""
     with pytest.raises(ValueError, match="header but no rows"):
         load_pairs(_write(tmp_path / "h.csv", "anchor,positive,negative\n"))
 
 
 def test_score_outside_declared_range(tmp_path):
+    """A score outside the declared range is refused with an error naming the row, the score and the range."""
     path = _write(tmp_path / "s.csv", "sentence1,sentence2,score\na,b,6\n")
     with pytest.raises(ValueError, match=r"row 1: score 6.0 is outside the declared range \[0, 5\]"):
         load_sts(path)
 
 
 def test_score_not_a_number(tmp_path):
+    """A score that is not a number is refused with an error quoting the bad value."""
     path = _write(tmp_path / "s.csv", "sentence1,sentence2,score\na,b,high\n")
     with pytest.raises(ValueError, match="'score' holds 'high'"):
         load_sts(path)
 
 
-def test_qrels_naming_unknown_ids(tmp_path):
+def test_qrels_naming_an_unknown_corpus_id_are_refused(tmp_path):
+    """Qrels that name a document missing from the corpus are refused with an error naming that corpus-id."""
     with pytest.raises(ValueError, match="corpus-id 'd9' is not in the corpus"):
         load_retrieval(_beir(tmp_path / "b1", "query-id\tcorpus-id\tscore\nq1\td9\t1\n"))
+
+
+def test_qrels_naming_an_unknown_query_id_are_refused(tmp_path):
+    """Qrels that name a query missing from the queries file are refused with an error naming that query-id."""
     with pytest.raises(ValueError, match="query-id 'q7' is not in the queries"):
         load_retrieval(_beir(tmp_path / "b2", "query-id\tcorpus-id\tscore\nq7\td1\t1\n"))
 
 
 def test_beir_folder_missing_qrels(tmp_path):
+    """Asking a BEIR folder for a split it has no qrels file for is refused with an error saying so."""
     folder = _beir(tmp_path / "b", "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
     with pytest.raises(ValueError, match="no qrels file"):
         load_retrieval(folder, split="dev")
 
 
-def test_unknown_suffix_and_split(tmp_path):
+def test_unknown_file_suffix_is_refused(tmp_path):
+    """A local file that is not .csv, .tsv or .jsonl is refused with an error listing the accepted suffixes."""
     with pytest.raises(ValueError, match="expected a .csv, .tsv or .jsonl"):
         load_sts(_write(tmp_path / "x.parquet", "x"))
+
+
+def test_unknown_split_is_refused():
+    """A split other than the bundled ones is refused with an error listing the valid splits."""
     with pytest.raises(ValueError, match="split must be one of"):
         load_sts(split="validation")
 
 
 def test_unreachable_hub_dataset_says_what_to_do(monkeypatch):
+    """With the hub offline, a hub dataset id fails with an error advising the bundled data."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ValueError, match="use the bundled data"):
         load_sts("mrl-tutorial/no-such-dataset")

@@ -1,4 +1,4 @@
-"""Notebook 01's helpers: cosine similarity, top-k, storage arithmetic."""
+"""Notebook 01's helpers: cosine similarity, top-k, storage arithmetic, encoding and its disk cache."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from mrl_tutorial.embeddings import as_matrix, bytes_per_vector, cosine_similarity, storage_table, top_k
+from mrl_tutorial.embeddings import (
+    as_matrix,
+    bytes_per_vector,
+    cosine_similarity,
+    encode,
+    fingerprint,
+    storage_table,
+    top_k,
+)
 
 
 def test_cosine_matches_torch():
@@ -19,14 +27,20 @@ def test_cosine_matches_torch():
 
 
 def test_cosine_is_scale_invariant():
+    """Multiplying the vectors by a positive constant leaves their cosine similarities unchanged."""
     rng = np.random.default_rng(1)
     a = rng.normal(size=(4, 8))
     np.testing.assert_allclose(cosine_similarity(a), cosine_similarity(3.5 * a), atol=1e-6)
 
 
-def test_cosine_refuses_zero_rows_and_mismatched_dims():
+def test_cosine_refuses_a_zero_row():
+    """A zero vector has no direction: it is refused with an error naming its row."""
     with pytest.raises(ValueError, match="row 1 is a zero vector"):
         cosine_similarity(np.array([[1.0, 0.0], [0.0, 0.0]]))
+
+
+def test_cosine_refuses_mismatched_dims():
+    """Two matrices whose rows have different lengths are refused with an error asking for the same dimension."""
     with pytest.raises(ValueError, match="same dimension"):
         cosine_similarity(np.ones((2, 3)), np.ones((2, 4)))
 
@@ -38,6 +52,7 @@ def test_cosine_refuses_zero_rows_and_mismatched_dims():
     (np.array([["a", "b"]]), "numbers"),
 ])
 def test_as_matrix_rejects_bad_arrays(bad, match):
+    """A 1-D, empty, NaN-holding or non-numeric array is refused with an error saying which of these it is."""
     with pytest.raises(ValueError, match=match):
         as_matrix(bad)
 
@@ -54,6 +69,7 @@ def test_top_k_matches_a_full_stable_sort():
 
 @pytest.mark.parametrize("k", [0, -1, 51, 2.0, True])
 def test_top_k_rejects_bad_k(k):
+    """A k that is not an int in [1, number of columns] (zero, negative, too big, a float, a bool) is refused."""
     with pytest.raises(ValueError, match=r"k must be an int in \[1, 50\]"):
         top_k(np.zeros((1, 50)), k)
 
@@ -74,6 +90,7 @@ def test_storage_arithmetic():
     (lambda: storage_table(10, []), "dims must be a non-empty list of ints"),
 ])
 def test_storage_bad_input(call, match):
+    """A bad dim, dtype, vector count or dims list is refused with an error naming the argument."""
     with pytest.raises(ValueError, match=match):
         call()
 
@@ -95,6 +112,8 @@ def _as_a_person(monkeypatch):
 
 
 def test_encode_asks_for_a_bar_only_for_a_person_with_a_large_set(monkeypatch):
+    """A progress bar is asked for only outside tests and for a large set of distinct texts, or when progress=True;
+    every encode call uses batch size 64."""
     from mrl_tutorial.config import LARGE_SET
     from mrl_tutorial.embeddings import encode, encode_unique
 
@@ -110,12 +129,85 @@ def test_encode_asks_for_a_bar_only_for_a_person_with_a_large_set(monkeypatch):
     assert all(call["batch_size"] == 64 for call in model.calls)
 
 
-def test_encode_matches_model_encode_and_refuses_bad_texts(model):
+def test_encode_matches_model_encode(model):
+    """encode(model, texts) returns exactly what model.encode(texts) returns."""
     from mrl_tutorial.embeddings import encode
 
     texts = ["a cup of tea", "the ferry was cancelled"]
     np.testing.assert_array_equal(encode(model, texts), model.encode(texts))
+
+
+def test_encode_refuses_a_single_string(model):
+    """A bare string instead of a list of texts is refused with a TypeError saying it got a single string."""
+    from mrl_tutorial.embeddings import encode
+
     with pytest.raises(TypeError, match="got the single string"):
         encode(model, "a cup of tea")
+
+
+def test_encode_refuses_an_empty_list(model):
+    """An empty list of texts is refused with an error asking for at least one text."""
+    from mrl_tutorial.embeddings import encode
+
     with pytest.raises(ValueError, match="at least one text"):
         encode(model, [])
+
+
+def test_encode_cache_gives_the_same_vectors_as_encoding(tiny_model):
+    """cache=True returns exactly what a plain encode returns, the first time and when loaded the second time."""
+    from mrl_tutorial.embeddings import encode
+
+    texts = ["a cup of tea", "the ferry was cancelled", "rain all week"]
+    plain = encode(tiny_model, texts)
+    np.testing.assert_array_equal(encode(tiny_model, texts, cache=True), plain)
+    np.testing.assert_array_equal(encode(tiny_model, texts, cache=True), plain)
+
+
+def test_encode_cache_loads_instead_of_encoding_the_second_time(tiny_model, monkeypatch):
+    """The second call with the same model and texts never calls model.encode."""
+    from mrl_tutorial.embeddings import encode
+
+    texts = ["a second call loads this", "from the disk cache"]
+    first = encode(tiny_model, texts, cache=True)
+    monkeypatch.setattr(tiny_model, "encode", lambda *a, **k: pytest.fail("encoded again"))
+    np.testing.assert_array_equal(encode(tiny_model, texts, cache=True), first)
+
+
+def test_encode_cache_is_keyed_by_texts_and_arguments(tiny_model):
+    """Other texts, another order or other encode arguments are encoded, not taken from an earlier entry."""
+    from mrl_tutorial.config import cache_dir
+    from mrl_tutorial.embeddings import encode
+
+    texts = ["keyed by texts", "and by arguments"]
+    folder = cache_dir() / "embeddings"
+    before = set(folder.glob("*.npy")) if folder.exists() else set()
+    encode(tiny_model, texts, cache=True)
+    reordered = encode(tiny_model, texts[::-1], cache=True)
+    np.testing.assert_array_equal(reordered, encode(tiny_model, texts[::-1]))
+    encode(tiny_model, texts, cache=True, batch_size=1)
+    encode(tiny_model, texts, cache=True, normalize_embeddings=False)
+    assert len(set(folder.glob("*.npy")) - before) == 4
+
+
+def test_fingerprint_changes_with_any_weight(tiny_model):
+    """A model whose weights differ in one number gets another fingerprint, so its cached vectors are its own."""
+    import copy
+
+    from mrl_tutorial.embeddings import fingerprint
+
+    changed = copy.deepcopy(tiny_model)
+    assert fingerprint(changed) == fingerprint(tiny_model)
+    with torch.no_grad():
+        next(changed.parameters()).view(-1)[0] += 1e-3
+    assert fingerprint(changed) != fingerprint(tiny_model)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda m: encode(m, ["tea"], cache="yes"), TypeError, "cache must be True or False, got 'yes'"),
+    (lambda m: encode(m, ["tea"], batch_size=0), ValueError, "batch_size must be an int >= 1, got 0"),
+    (lambda m: fingerprint("all-MiniLM-L6-v2"), TypeError, "model must be a SentenceTransformer"),
+])
+def test_encode_cache_bad_input(tiny_model, call, error, match):
+    """Bad cache arguments are refused by name before anything is encoded or written."""
+    with pytest.raises(error, match=match):
+        call(tiny_model)

@@ -24,6 +24,7 @@ TABLE = {"alpha": [1.0, 0.0, 0.0, 0.0], "beta": [0.9, 0.1, 0.0, 0.4], "gamma": [
 
 
 def test_full_dim_comparison_agrees_with_itself():
+    """At the full dim the prefix search and the full search return the same hits: overlap 1.0."""
     emb = np.array([TABLE[t] for t in CORPUS])
     c = compare_at_dim(np.array(TABLE["query"]), emb, dim=4, k=2)
     assert c.overlap == 1.0
@@ -31,6 +32,7 @@ def test_full_dim_comparison_agrees_with_itself():
 
 
 def test_a_short_prefix_can_change_the_results():
+    """At a 1-dim prefix the ranking differs from the full-dim one (alpha ties ahead of beta), scored at the prefix."""
     emb = np.array([TABLE[t] for t in CORPUS])
     c = compare_at_dim(np.array(TABLE["query"]), emb, dim=1, k=2)
     assert [h.index for h in c.at_dim] == [0, 1]  # at 1 dim alpha ties ahead of beta
@@ -75,6 +77,7 @@ def test_clip_cuts_at_a_word_boundary(text, width, expected):
 
 
 def test_widget_updates_when_the_slider_moves():
+    """Moving the widget's dim slider re-renders its output for the new dim."""
     explorer = DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 4])
     box = explorer.widget("query", dim=4)
     slider, _, out = box.children
@@ -89,12 +92,14 @@ def test_widget_updates_when_the_slider_moves():
     (lambda e: e.compare("query", 5), r"dim must be an int in \[1, 4\]"),
 ])
 def test_bad_input(call, match):
+    """An empty query or a dim outside [1, full dim] is refused by compare with an error naming the problem."""
     explorer = DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[1, 4])
     with pytest.raises(ValueError, match=match):
         call(explorer)
 
 
 def test_bad_construction():
+    """An explorer with no models, a k larger than the corpus or dims beyond the model's dim is refused."""
     with pytest.raises(ValueError, match="at least one model"):
         DimensionExplorer({}, CORPUS)
     with pytest.raises(ValueError, match=r"k must be an int in \[1, 4\]"):

@@ -35,16 +35,19 @@ def test_truncate_dim_is_passed_through():
 
 @pytest.mark.parametrize("bad", [0, -3, 1.5, True])
 def test_bad_truncate_dim_is_refused(bad):
+    """A truncate_dim that is not a positive int (zero, negative, a float, a bool) is refused."""
     with pytest.raises(ValueError, match="truncate_dim"):
         load_model(truncate_dim=bad)
 
 
 def test_truncate_dim_above_the_model_dim_is_refused():
+    """A truncate_dim above the model's 384 dims is refused with an error giving the valid range."""
     with pytest.raises(ValueError, match=r"truncate_dim must be in \[1, 384\]"):
         load_model(truncate_dim=385)
 
 
 def test_folder_that_is_not_a_model(tmp_path):
+    """An existing folder with no saved model in it is refused with an error saying so."""
     with pytest.raises(ValueError, match="not a saved model folder"):
         load_model(tmp_path)
 
@@ -57,11 +60,13 @@ def test_unreachable_hub_id_says_how_to_work_offline(monkeypatch):
 
 
 def test_garbage_name_is_neither_path_nor_hub_id():
+    """A name that is neither an existing folder nor a valid hub id is refused with an error saying both."""
     with pytest.raises(ValueError, match="neither an existing folder nor a hub id"):
         load_model("not a model name!")
 
 
 def test_resolve_device_rejects_unknown():
+    """An unknown device name is refused with an error listing the accepted devices."""
     with pytest.raises(ValueError, match="device must be"):
         resolve_device("gpu0")
 

@@ -41,6 +41,7 @@ def test_matches_sentence_transformers_matryoshka_loss(model, dims, weights):
 
 
 def test_single_full_dim_equals_the_base_loss():
+    """With one dim, the full one, the nested loss equals the plain multiple-negatives ranking loss."""
     torch.manual_seed(0)
     a, p, n = (torch.randn(8, 16) for _ in range(3))
     assert matryoshka_loss([a, p, n], [16]).item() == pytest.approx(
@@ -48,6 +49,7 @@ def test_single_full_dim_equals_the_base_loss():
 
 
 def test_weights_scale_each_term():
+    """Raising one dim's weight from 1 to 3 adds exactly 2 times that dim's own loss to the total."""
     torch.manual_seed(1)
     a, p = torch.randn(8, 16), torch.randn(8, 16)
     one = matryoshka_loss([a, p], [16, 4], [1.0, 1.0])
@@ -57,9 +59,14 @@ def test_weights_scale_each_term():
 
 
 def test_schedule_halves_down_to_the_floor():
+    """The dims schedule is the full dim, then the powers of two below it, halving down to the floor (default 8)."""
     assert matryoshka_dims(384) == [384, 256, 128, 64, 32, 16, 8]
     assert matryoshka_dims(256, floor=32) == [256, 128, 64, 32]
     assert matryoshka_dims(8) == [8]
+
+
+def test_schedule_refuses_a_floor_above_the_full_dim():
+    """A floor larger than the full dim is refused with an error giving the valid range and the value."""
     with pytest.raises(ValueError, match=r"floor \(at most full_dim\) must be an int in \[1, 64\], got 128"):
         matryoshka_dims(64, floor=128)
 
@@ -74,6 +81,7 @@ def test_schedule_halves_down_to_the_floor():
     ([], "at least one"),
 ])
 def test_bad_dims(dims, match):
+    """Dims that increase, repeat, leave [1, full dim], are not ints or are empty are refused with the reason."""
     with pytest.raises(ValueError, match=match):
         validate_dims(dims, 384)
 
@@ -86,30 +94,49 @@ def test_bad_dims(dims, match):
     ([1.0, "2"], "must be a finite number > 0.0"),
 ])
 def test_bad_weights(weights, match):
+    """Weights of the wrong count, or not finite numbers > 0 (zero, negative, NaN, a string), are refused."""
     with pytest.raises(ValueError, match=match):
         validate_weights(weights, 2)
 
 
-def test_head_training_is_deterministic_and_lowers_the_loss():
+def _head_training_pairs() -> tuple[torch.Tensor, torch.Tensor]:
     torch.manual_seed(2)
     a = torch.nn.functional.normalize(torch.randn(128, 32), dim=-1)
     p = torch.nn.functional.normalize(a + 0.3 * torch.randn(128, 32), dim=-1)
+    return a, p
+
+
+def test_head_training_is_deterministic():
+    """Two head trainings on the same data give the same loss history and the same weights."""
+    a, p = _head_training_pairs()
     h1, hist1 = train_head(a, p, matryoshka=True, dims=[32, 8], epochs=5, batch_size=32)
     h2, hist2 = train_head(a, p, matryoshka=True, dims=[32, 8], epochs=5, batch_size=32)
     assert hist1 == hist2
-    assert hist1[-1] < hist1[0]
     assert torch.equal(h1.linear.weight, h2.linear.weight)
 
 
+def test_head_training_lowers_the_loss():
+    """Over 5 epochs of head training the last epoch's loss is below the first's."""
+    a, p = _head_training_pairs()
+    _, history = train_head(a, p, matryoshka=True, dims=[32, 8], epochs=5, batch_size=32)
+    assert history[-1] < history[0]
+
+
 def test_head_rejects_bad_shapes():
+    """Anchors and positives of different shapes are refused with an error asking for the same shape."""
     with pytest.raises(ValueError, match="same shape"):
         train_head(torch.zeros(4, 8), torch.zeros(4, 6), matryoshka=False)
 
 
 def test_coordinate_energy_sums_to_one():
+    """The per-coordinate share of the variance sums to 1 over all coordinates."""
     torch.manual_seed(3)
     energy = coordinate_energy(torch.randn(50, 10))
     assert energy.sum() == pytest.approx(1.0)
+
+
+def test_coordinate_energy_refuses_a_single_row():
+    """One row has no variance to share out: it is refused with an error asking for at least 2 rows."""
     with pytest.raises(ValueError, match="at least 2 rows"):
         coordinate_energy(torch.zeros(1, 3))
 

@@ -30,12 +30,13 @@ def test_full_shortlist_equals_exact_search(vectors, backend):
     """Shortlisting the whole corpus, then reranking at full dim, returns exactly the full search."""
     queries, docs = vectors
     expected_idx, expected_scores = exact_search(queries, docs, k=10)
-    idx, scores = shortlist_rerank(queries, docs, shortlist_dim=8, shortlist_k=len(docs), k=10, backend=backend)
+    idx, scores = shortlist_rerank(queries, docs, shortlist_dim=8, shortlist=len(docs), k=10, backend=backend)
     assert (idx == expected_idx).all()
     np.testing.assert_allclose(scores, expected_scores, atol=1e-6)
 
 
 def test_three_stage_funnel_with_full_shortlists_equals_exact(vectors):
+    """A three-stage funnel whose shortlists keep the whole corpus returns exactly the exact search's top 10."""
     queries, docs = vectors
     idx, _ = funnel_search(queries, docs, [(8, 500), (16, 500), (64, 10)])
     assert (idx == exact_search(queries, docs, k=10)[0]).all()
@@ -43,6 +44,7 @@ def test_three_stage_funnel_with_full_shortlists_equals_exact(vectors):
 
 @pytest.mark.parametrize("binary", [False, True])
 def test_results_sorted_unique_and_in_range(vectors, binary):
+    """Each query's results are k distinct, valid document indices with scores in descending order."""
     queries, docs = vectors
     idx, scores = shortlist_rerank(queries, docs, 16, 50, 10, binary=binary, backend="faiss")
     assert idx.shape == scores.shape == (20, 10)
@@ -52,6 +54,7 @@ def test_results_sorted_unique_and_in_range(vectors, binary):
 
 
 def test_ids_are_stable_across_backends_and_runs(vectors):
+    """The NumPy and faiss back-ends, and two faiss runs, return the same result ids."""
     queries, docs = vectors
     a = shortlist_rerank(queries, docs, 16, 100, 10, backend="numpy")[0]
     b = shortlist_rerank(queries, docs, 16, 100, 10, backend="faiss")[0]
@@ -71,11 +74,19 @@ def test_multi_stage_funnels_agree_across_backends(vectors, binary):
 
 
 def test_float_stages_after_a_binary_stage_need_not_exceed_its_dim(vectors):
+    """After a binary first stage, a float stage may use the same or a smaller dim; with full shortlists the result
+    is the exact search's."""
     queries, docs = vectors
     index = FunnelIndex(docs)
     expected = exact_search(queries, docs, k=10)[0]
     assert (index.search(queries, [(64, len(docs)), (64, 10)], binary_first=True)[0] == expected).all()
     assert (index.search(queries, [(64, len(docs)), (16, 500), (64, 10)], binary_first=True)[0] == expected).all()
+
+
+def test_float_stages_that_repeat_a_dim_are_refused(vectors):
+    """Float stages must increase their dim: repeating one is refused, with or without a binary stage before."""
+    queries, docs = vectors
+    index = FunnelIndex(docs)
     with pytest.raises(ValueError, match="the dims of stages must increase"):
         index.search(queries, [(64, 100), (64, 10)])  # a float stage gains nothing from the same dim again
     with pytest.raises(ValueError, match="the dims of stages must increase"):
@@ -83,6 +94,7 @@ def test_float_stages_after_a_binary_stage_need_not_exceed_its_dim(vectors):
 
 
 def test_rerank_orders_ties_by_document_index():
+    """Documents with equal scores are ranked by lower document index, on both back-ends."""
     docs = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
     for backend in ("numpy", "faiss"):
         idx, _ = funnel_search(docs[:1], docs, [(1, 5), (2, 3)], backend=backend)
@@ -90,6 +102,7 @@ def test_rerank_orders_ties_by_document_index():
 
 
 def test_faiss_exact_equals_numpy_exact(vectors):
+    """Exact search at a prefix dim gives the same ids and scores on faiss as on NumPy."""
     queries, docs = vectors
     a, sa = exact_search(queries, docs, 10, dim=32, backend="numpy")
     b, sb = exact_search(queries, docs, 10, dim=32, backend="faiss")
@@ -98,12 +111,14 @@ def test_faiss_exact_equals_numpy_exact(vectors):
 
 
 def test_binary_full_shortlist_equals_exact(vectors):
+    """A binary shortlist of the whole corpus, reranked at full dim, returns exactly the exact search's top 10."""
     queries, docs = vectors
     idx, _ = shortlist_rerank(queries, docs, 32, len(docs), 10, binary=True)
     assert (idx == exact_search(queries, docs, k=10)[0]).all()
 
 
 def test_bigger_shortlist_never_lowers_overlap(vectors):
+    """Growing the shortlist never lowers the overlap with exact search, and the whole corpus reaches 1.0."""
     queries, docs = vectors
     reference = exact_search(queries, docs, k=10)[0]
     overlaps = [overlap_at_k(shortlist_rerank(queries, docs, 8, s, 10)[0], reference) for s in (10, 40, 160, 500)]
@@ -120,7 +135,7 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
     (lambda q, d: shortlist_rerank(q, d, 8, 50, 60), r"^k must be an int in \[1, 50\], got 60"),
     (lambda q, d: shortlist_rerank(q, d, 64, 50, 10, rerank_dim=64), "smaller than rerank_dim"),
     (lambda q, d: funnel_search(q, d, [(32, 100), (16, 10)]), "must increase"),
-    (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"^stages\[1\] keep must be an int in \[1, 10\]"),
+    (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"^stages\[1\] k must be an int in \[1, 10\]"),
     (lambda q, d: funnel_search(q, d, []), "at least one"),
     (lambda q, d: exact_search(q[:, :32], d, 10), "query embeddings have dim 32 but the corpus has dim 64"),
     (lambda q, d: exact_search(q, d[:0], 10), "must not be empty"),
@@ -128,12 +143,14 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
     (lambda q, d: FunnelIndex(d, backend="gpu"), "backend must be"),
 ])
 def test_bad_input(vectors, call, match):
+    """Bad k, dims, stages, shapes, binary dims or back-end are refused with an error naming the argument."""
     queries, docs = vectors
     with pytest.raises(ValueError, match=match):
         call(queries, docs)
 
 
 def test_overlap_bad_shapes():
+    """Result arrays with different numbers of queries are refused by overlap_at_k."""
     with pytest.raises(ValueError, match="same number of queries"):
         overlap_at_k(np.zeros((2, 3)), np.zeros((3, 3)))
 
@@ -202,12 +219,24 @@ def test_recall_grid_refuses_shortlists_shorter_than_k(sizes, match):
         recall_grid(index, docs[:4], reference, [8], sizes)
 
 
-def test_time_search_returns_seconds_per_query_and_checks_its_stages():
-    """A positive time per query; bad stages are refused before any timing."""
-    from mrl_tutorial.retrieval import time_search
-
+def _timing_index_and_queries():
     index = FunnelIndex(np.random.default_rng(7).normal(size=(200, 16)))
     queries = np.random.default_rng(8).normal(size=(5, 16))
+    return index, queries
+
+
+def test_time_search_returns_seconds_per_query():
+    """time_search returns a positive time per query, well under a second for a tiny index."""
+    from mrl_tutorial.retrieval import time_search
+
+    index, queries = _timing_index_and_queries()
     assert 0 < time_search(index, queries, [(8, 20), (16, 10)], repeats=2) < 1
+
+
+def test_time_search_refuses_bad_stages():
+    """Stages whose dims do not increase are refused before any timing."""
+    from mrl_tutorial.retrieval import time_search
+
+    index, queries = _timing_index_and_queries()
     with pytest.raises(ValueError, match="the dims of stages must increase"):
         time_search(index, queries, [(16, 20), (8, 10)])

@@ -23,6 +23,7 @@ PROBE = ["The river flooded the lower town.", "Water levels dropped after the dr
 
 @pytest.mark.slow
 def test_same_seed_gives_identical_models(model):
+    """Two trainings with the same recipe (and so the same seed) give models that encode identically."""
     a = train(model, TRIPLETS, SMALL, device="cpu")
     b = train(model, TRIPLETS, SMALL, device="cpu")
     np.testing.assert_array_equal(a.encode(PROBE), b.encode(PROBE))
@@ -30,6 +31,8 @@ def test_same_seed_gives_identical_models(model):
 
 @pytest.mark.slow
 def test_training_changes_only_the_head_and_leaves_the_callers_model_alone(model):
+    """train() works on a copy: the caller's model encodes as before, the trained one differs, and only its head
+    changed (the encoder's weights are the original ones)."""
     before = model.encode(PROBE)
     trained = train(model, TRIPLETS, SMALL, device="cpu")
     np.testing.assert_array_equal(model.encode(PROBE), before)  # the caller's model is copied, not changed
@@ -47,6 +50,36 @@ def test_cached_frozen_encoder_gives_the_same_model_as_no_cache(model, monkeypat
     monkeypatch.setattr(training, "_frozen_prefix_cache", lambda *a, **k: _eval_frozen(a[0], a[1]))
     uncached = train(model, TRIPLETS, SMALL, device="cpu")
     np.testing.assert_allclose(cached.encode(PROBE), uncached.encode(PROBE), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_runs_from_one_encoder_share_its_outputs_and_train_the_same_head(model):
+    """By default a run reuses the previous run's frozen-encoder outputs when its encoder has the same weights,
+    and the head it trains is the one a run with a cache of its own trains."""
+    import mrl_tutorial.training as training
+
+    shared = train(model, TRIPLETS, SMALL, device="cpu")
+    outputs = training._SHARED_ENCODER_CACHE["outputs"]
+    assert len(outputs) >= TRIPLETS.num_rows  # every distinct sentence of the run
+    size = len(outputs)
+    own = train(model, TRIPLETS, SMALL, device="cpu", encoder_cache={})
+    np.testing.assert_array_equal(shared.encode(PROBE), own.encode(PROBE))
+    train(model, TRIPLETS, SMALL.replace(matryoshka=False), device="cpu")
+    assert training._SHARED_ENCODER_CACHE["outputs"] is outputs and len(outputs) == size  # nothing re-encoded
+
+
+def test_a_run_from_another_encoder_gets_a_new_shared_cache(tiny_model, model):
+    """The shared cache belongs to one encoder: another encoder's run starts an empty one."""
+    import copy
+
+    import mrl_tutorial.training as training
+
+    def cache_of(m):
+        return training._shared_encoder_cache(add_projection_head(copy.deepcopy(m)), 3)
+
+    first = cache_of(model)
+    assert cache_of(model) is first
+    assert cache_of(tiny_model) is not first
 
 
 def _eval_frozen(model, n_frozen):
@@ -67,6 +100,7 @@ def _eval_frozen(model, n_frozen):
 
 
 def test_projection_head_starts_as_identity(model):
+    """A freshly added projection head changes nothing: the model encodes as it did without it."""
     import copy
 
     headed = add_projection_head(copy.deepcopy(model))
@@ -74,6 +108,7 @@ def test_projection_head_starts_as_identity(model):
 
 
 def test_refuses_to_overwrite_before_training(model, tmp_path):
+    """An existing output folder is refused before training unless overwrite=True, and its contents are kept."""
     (tmp_path / "keep").mkdir()
     (tmp_path / "keep" / "mine.txt").write_text("precious")
     with pytest.raises(ValueError, match="already exists; pass overwrite=True"):
@@ -82,6 +117,7 @@ def test_refuses_to_overwrite_before_training(model, tmp_path):
 
 
 def test_save_model_moves_into_place_and_overwrites_only_when_asked(model, tmp_path):
+    """save_model refuses an existing target unless overwrite=True, then replaces it, leaving no staging folder."""
     target = save_model(model, tmp_path / "m")
     assert (target / "modules.json").exists()
     with pytest.raises(ValueError, match="already exists"):
@@ -101,6 +137,7 @@ def test_save_model_moves_into_place_and_overwrites_only_when_asked(model, tmp_p
     ({"warmup_ratio": 1.0}, "warmup_ratio"),
 ])
 def test_bad_recipe(changes, match):
+    """A Recipe with an unknown loss or an out-of-range number of dims, epochs, lr, batch size or warmup is refused."""
     with pytest.raises(ValueError, match=match):
         Recipe(**changes)
 
@@ -113,11 +150,13 @@ def test_bad_recipe(changes, match):
     (Recipe(batch_size=64), r"batch_size must be in \[2, 32\]"),
 ])
 def test_bad_dims_and_weights_are_refused_before_training(model, recipe, match):
+    """Dims, weights, dims per step or a batch size that do not fit the model or the data are refused by train()."""
     with pytest.raises(ValueError, match=match):
         train(model, TRIPLETS, recipe, device="cpu")
 
 
 def test_missing_columns(model):
+    """A training set lacking a triplet column is refused with an error naming the missing column."""
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['positive'\]"):
         train(model, TRIPLETS.select_columns(["anchor"]), SMALL, device="cpu")
 
@@ -207,6 +246,18 @@ def test_train_runs_the_evaluator_during_training_and_logs_every_dim(tiny_model)
           eval_steps=2, eval_log=log)
     assert [entry["step"] for entry in log] == [2, 4]
     assert all({"sts-48_spearman_cosine", "sts-16_spearman_cosine"} <= set(entry) for entry in log)
+
+
+def test_train_scores_the_trained_model_last_when_eval_steps_miss_the_last_step(tiny_model):
+    """Evaluating every 3 of 4 steps, the log ends with the returned model's own scores, at step 4."""
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    evaluator = EmbeddingSimilarityEvaluator(TRIPLETS["anchor"][:12], TRIPLETS["positive"][:12],
+                                             [i / 11 for i in range(12)], name="sts")
+    log = []
+    trained = train(tiny_model, TRIPLETS, SMALL, device="cpu", evaluator=evaluator, eval_steps=3, eval_log=log)
+    assert [entry["step"] for entry in log] == [3, 4]
+    assert log[-1]["sts_spearman_cosine"] == pytest.approx(evaluator(trained)["sts_spearman_cosine"], abs=1e-6)
 
 
 @pytest.mark.parametrize("options, error, match", [

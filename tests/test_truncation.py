@@ -15,22 +15,30 @@ SENTENCES2 = ["The Leeds train arrived late.", "On Sunday he made a loaf.", "In 
 SCORES = [0.95, 0.9, 0.35, 0.4, 0.0, 0.75]
 
 
-def test_truncate_normalizes_and_keeps_type():
+def test_truncate_normalizes_the_prefix_of_a_tensor_into_a_tensor():
+    """By default truncate keeps the first dim coordinates, scales each row to unit length and returns a tensor."""
     x = torch.tensor([[3.0, 4.0, 1.0], [0.0, 2.0, 5.0]])
     out = truncate(x, 2)
     assert isinstance(out, torch.Tensor)
     torch.testing.assert_close(out, torch.tensor([[0.6, 0.8], [0.0, 1.0]]))
+
+
+def test_truncate_without_normalize_returns_the_raw_prefix_of_an_array_as_an_array():
+    """With normalize=False a NumPy array's prefix comes back unscaled, still a NumPy array."""
+    x = torch.tensor([[3.0, 4.0, 1.0], [0.0, 2.0, 5.0]])
     raw = truncate(x.numpy(), 2, normalize=False)
     assert isinstance(raw, np.ndarray) and raw.tolist() == [[3.0, 4.0], [0.0, 2.0]]
 
 
 def test_zero_prefix_stays_zero_without_nan():
+    """A row whose prefix is all zeros stays zeros after normalizing, with no NaN from dividing by zero."""
     out = truncate(np.array([[0.0, 0.0, 1.0]]), 2)
     assert out.tolist() == [[0.0, 0.0]]
 
 
 @pytest.mark.parametrize("dim", [0, -1, 4, 2.0, True, "2"])
 def test_bad_dim(dim):
+    """A dim that is not an int in [1, number of columns] (zero, negative, too big, float, bool, string) is refused."""
     with pytest.raises(ValueError, match=r"dim must be an int in \[1, 3\]"):
         truncate(np.ones((2, 3)), dim)
 
@@ -38,12 +46,18 @@ def test_bad_dim(dim):
 @pytest.mark.parametrize("bad, match", [(np.ones(3), "2-D"), (np.ones((0, 3)), "empty"),
                                         (np.array([[1.0, np.nan, 0.0]]), "NaN")])
 def test_bad_arrays(bad, match):
+    """A 1-D, empty or NaN-holding array is refused by truncate with an error saying which."""
     with pytest.raises(ValueError, match=match):
         truncate(bad, 1)
 
 
-def test_resolve_dims():
+def test_resolve_dims_expands_all_to_every_dim():
+    """'all' stands for every dim from 1 to the full dim."""
     assert resolve_dims("all", 4) == [1, 2, 3, 4]
+
+
+def test_resolve_dims_refuses_out_of_range_dims_and_unknown_words():
+    """A list holding a dim beyond the full dim, or a word other than 'all', is refused with the reason."""
     with pytest.raises(ValueError, match=r"each of dims \[2, 5\] must be an int in \[1, 4\], got 5"):
         resolve_dims([2, 5], 4)
     with pytest.raises(ValueError, match="'all' or a list"):
@@ -90,6 +104,7 @@ def test_retrieval_by_dim_equals_information_retrieval_evaluator(model, dim):
 
 
 def test_retrieval_by_dim_bad_input():
+    """Id lists that do not match the embedding rows, or a k larger than the corpus, are refused."""
     q, c = np.ones((2, 4)), np.ones((3, 4))
     with pytest.raises(ValueError, match="one id per row"):
         retrieval_by_dim(q, c, ["a"], ["x", "y", "z"], {"a": {"x"}})
@@ -97,18 +112,29 @@ def test_retrieval_by_dim_bad_input():
         retrieval_by_dim(q, c, ["a", "b"], ["x", "y", "z"], {"a": {"x"}, "b": {"y"}}, k=10)
 
 
-def test_pca_rotation_keeps_full_dim_cosines_and_orders_variance():
+def _pca_data_and_rotation() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 6)) * np.array([0.1, 0.2, 3.0, 0.5, 1.0, 2.0])
-    rotated = PCARotation().fit(x).transform(x)
+    return x, PCARotation().fit(x).transform(x)
+
+
+def test_pca_rotation_keeps_full_dim_cosines():
+    """Rotating the data onto its principal axes leaves every full-dim cosine similarity unchanged."""
     from mrl_tutorial.embeddings import cosine_similarity
 
+    x, rotated = _pca_data_and_rotation()
     np.testing.assert_allclose(cosine_similarity(rotated), cosine_similarity(x), atol=1e-4)
+
+
+def test_pca_rotation_orders_coordinates_by_falling_variance():
+    """After the rotation each coordinate carries no more variance than the one before it."""
+    _, rotated = _pca_data_and_rotation()
     variance = rotated.var(axis=0)
     assert (np.diff(variance) <= 1e-6).all()
 
 
 def test_pca_must_be_fitted():
+    """transform before fit is refused with an error saying to fit first."""
     with pytest.raises(ValueError, match="fit"):
         PCARotation().transform(np.ones((2, 3)))
 
