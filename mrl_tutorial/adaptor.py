@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mrl_tutorial._checks import check_int, check_number, check_output_dir, check_texts
+from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir, check_texts
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
@@ -451,7 +451,7 @@ def _supervised_embeddings(model, data) -> tuple[list[np.ndarray], np.ndarray | 
 
 def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
           supervised=None, output_dir: str | os.PathLike | None = None, overwrite: bool = False,
-          device: str | None = None, progress: bool | None = None):
+          device: str | None = None, progress: bool | None = None, cache: bool = False):
     """Fit a Matryoshka adaptor on a frozen model from a list of texts, and return the adapted model.
 
     Args:
@@ -465,6 +465,8 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
             work.
         device: where the encoder runs (``None``: a GPU when there is one).
         progress: the encoding progress bar (default: for a person, from 1,000 texts).
+        cache: keep the model's vectors of ``texts`` on disk, and load them if they are there
+            (:func:`~mrl_tutorial.embeddings.encode`'s ``cache``).
 
     Returns:
         The adapted ``SentenceTransformer`` (base modules + ``Dense`` head + ``Normalize``), in eval mode.
@@ -481,6 +483,7 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     from mrl_tutorial.models import load_model, resolve_device
     from mrl_tutorial.training import save_model
 
+    check_bool("cache", cache)
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
     if texts is None:
@@ -494,7 +497,8 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     device = resolve_device(device)
     if not isinstance(model, SentenceTransformer):
         model = load_model(model, device=device)
-    embeddings = encode(model, texts, progress=progress, normalize_embeddings=True)
+    # unit rows, as model.encode(normalize_embeddings=True) makes them (the same torch function, row by row)
+    embeddings = F.normalize(torch.from_numpy(encode(model, texts, progress=progress, cache=cache)), p=2, dim=1).numpy()
     sup = _supervised_embeddings(model, supervised) if supervised is not None else None
     adaptor = fit_adaptor(embeddings, recipe, supervised=sup)
     out = adapted_model(model, adaptor)
@@ -572,4 +576,4 @@ def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: st
     folder = cache_dir() / f"adaptor-{cache_key(recipe, model_name, texts=digest)}"
     if folder.exists() and not refit:
         return load_model(folder, device=device)
-    return adapt(model_name, texts, recipe, output_dir=folder, overwrite=True, device=device)
+    return adapt(model_name, texts, recipe, output_dir=folder, overwrite=True, device=device, cache=True)

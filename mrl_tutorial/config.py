@@ -103,8 +103,9 @@ LIBRARY_MODULES = r"(transformers|torch|datasets|huggingface_hub|accelerate|skle
 
 
 def quiet(progress_bars: bool = False) -> None:
-    """Silence library info logs (they carry paths and timings that change from run to run) and the libraries'
-    deprecation notices about their own internals, and progress bars unless ``progress_bars`` is true.
+    """Silence library info logs (they carry paths and timings that change from run to run), the libraries'
+    deprecation notices about their own internals, transformers' model-loading bars, and every other progress
+    bar unless ``progress_bars`` is true.
 
     Warnings are filtered by category *and* module (:data:`LIBRARY_MODULES`), never process-wide;
     sentence-transformers' own warnings and logged warnings always show.
@@ -116,9 +117,11 @@ def quiet(progress_bars: bool = False) -> None:
 
     check_bool("progress_bars", progress_bars)
     transformers.logging.set_verbosity_error()
+    # transformers' own bars ("Loading weights" each time a model loads) are never the wait a person asked
+    # about; encoding and training bars come from sentence-transformers and the trainer, not from these
+    transformers.logging.disable_progress_bar()
     if not progress_bars:
         datasets.disable_progress_bars()
-        transformers.logging.disable_progress_bar()
         os.environ["TQDM_DISABLE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         _disable_tqdm()

@@ -59,16 +59,69 @@ def modules_fingerprint(modules: Sequence[torch.nn.Module], **settings) -> str:
     return digest.hexdigest()
 
 
-def _cached_path(model, texts: list[str], batch_size: int, kwargs: dict) -> Path:
+def _cached_path(model_name: str, texts: list[str], batch_size: int, kwargs: dict) -> Path:
     from mrl_tutorial.config import cache_dir
 
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(json.dumps({"model": fingerprint(model), "batch_size": batch_size, "kwargs": kwargs,
-                              "n": len(texts)}, sort_keys=True, default=repr).encode())
+    digest.update(json.dumps({"model": model_name, "batch_size": batch_size, "kwargs": kwargs, "n": len(texts)},
+                             sort_keys=True, default=repr).encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")
     return cache_dir() / "embeddings" / f"{digest.hexdigest()}.npy"
+
+
+def _encoder_end(model, kwargs: dict) -> int | None:
+    """Where the text encoder of ``model`` ends: just after its ``Pooling`` (and a ``Normalize`` right after
+    it). ``None`` when that cannot be split off safely: no ``Pooling``, or a prompt, ``truncate_dim`` or
+    ``encode`` option that changes what the whole model returns."""
+    names = [type(m).__name__ for m in model]
+    plain = (getattr(model, "truncate_dim", None) is None and getattr(model, "default_prompt_name", None) is None
+             and not kwargs)
+    if not plain or "Pooling" not in names:
+        return None
+    end = names.index("Pooling") + 1
+    return end + 1 if end < len(names) and names[end] == "Normalize" else end
+
+
+def _save(path: Path, vectors: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    with open(partial, "wb") as f:
+        np.save(f, vectors)
+    os.replace(partial, path)  # a reader never sees half a file
+
+
+def _cached_encode(model, texts: list[str], batch_size: int, show: bool, kwargs: dict) -> np.ndarray:
+    """``encode(..., cache=True)``: the text encoder's vectors from disk (or encoded and stored), then the modules
+    after it, e.g. a trained head; a model without a separable encoder is cached whole."""
+    end = _encoder_end(model, kwargs)
+    if end is None:
+        path = _cached_path(fingerprint(model), texts, batch_size, kwargs)
+        if not path.is_file():
+            _save(path, np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                                show_progress_bar=show, **kwargs)))
+        return np.load(path)
+    modules = list(model)
+    path = _cached_path(modules_fingerprint(modules[:end], max_seq_length=model.max_seq_length), texts,
+                        batch_size, {})
+    if not path.is_file():
+        if end == len(modules):
+            encoder = model
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            encoder = SentenceTransformer(modules=modules[:end], device=str(model.device))
+        _save(path, np.asarray(encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                                              show_progress_bar=show)))
+    vectors = np.load(path)
+    if end < len(modules):  # the modules after the encoder act on each row alone: run them on all rows at once
+        features = {"sentence_embedding": torch.from_numpy(vectors).to(model.device)}
+        with torch.no_grad():
+            for module in modules[end:]:
+                features = module(features)
+        vectors = features["sentence_embedding"].float().cpu().numpy()
+    return vectors
 
 
 def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool | None = None,
@@ -79,10 +132,16 @@ def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool 
     person encoding a large set (:data:`~mrl_tutorial.config.LARGE_SET` texts or more) and never under test;
     ``progress=True``/``False`` forces it. Other keyword arguments go to ``model.encode``.
 
-    ``cache=True`` keeps the result on disk, named by the model's :func:`fingerprint`, the texts and the
-    arguments (under :func:`~mrl_tutorial.config.cache_dir`, folder ``embeddings``, about 1.5 kB per 384-dim
-    vector): a second call — a rerun, or a later notebook encoding the same corpus with the same model — loads
-    the same numbers instead of encoding again. Delete that folder to free the space.
+    ``cache=True`` keeps the text encoder's vectors on disk (under :func:`~mrl_tutorial.config.cache_dir`,
+    folder ``embeddings``, about 1.5 kB per 384-dim vector), named by the encoder's weights
+    (:func:`modules_fingerprint`), the texts and the batch size, and runs only the modules after the encoder —
+    a trained head, an adaptor — on them. So a rerun, a later notebook, or another head on the same encoder
+    loads the encoder's vectors instead of encoding again. A model that *is* the encoder (``Transformer``,
+    ``Pooling``, ``Normalize``) returns exactly ``model.encode``'s numbers; one with a head returns them to
+    float32 rounding at worst (the head runs on all rows at once instead of in batches; on the tutorial's
+    models the numbers are the same). A model whose prompt or ``truncate_dim``, or a call whose extra
+    ``encode`` options, change the output is cached whole, by :func:`fingerprint`.
+    Delete the folder to free the space.
 
     Examples:
         >>> from mrl_tutorial.models import load_model
@@ -94,18 +153,12 @@ def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool 
     texts = check_texts("texts", texts)
     check_int("batch_size", batch_size, low=1)
     show = show_progress(len(texts)) if progress is None else check_bool("progress", progress)
-    path = _cached_path(model, texts, batch_size, kwargs) if check_bool("cache", cache) else None
-    if path is not None and path.is_file():
-        return np.load(path)
-    vectors = np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show,
-                                      **kwargs))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        with open(partial, "wb") as f:
-            np.save(f, vectors)
-        os.replace(partial, path)  # a reader never sees half a file
-    return vectors
+    if check_bool("cache", cache):
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"cache=True needs a SentenceTransformer (a torch module), got {type(model).__name__}")
+        return _cached_encode(model, texts, batch_size, show, kwargs)
+    return np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show,
+                                   **kwargs))
 
 
 def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool | None = None,

@@ -206,6 +206,25 @@ def test_adapt_refuses_bad_texts_before_loading_a_model(texts, error, match):
         adapt("no/such-model-is-loaded", texts)
 
 
+def test_adapt_with_cache_fits_the_same_adaptor_and_stores_the_texts_vectors(model, monkeypatch):
+    """adapt(cache=True) fits exactly the adaptor adapt() fits, and leaves the model's vectors of the texts on disk
+    for the next fit."""
+    from mrl_tutorial.embeddings import encode
+
+    recipe = AdaptorRecipe(steps=5, batch_size=32, k=4)
+    plain = adapt(model, TEXTS, recipe, device="cpu")
+    cached = adapt(model, TEXTS, recipe, device="cpu", cache=True)
+    assert torch.equal(plain[-2].linear.weight, cached[-2].linear.weight)
+    monkeypatch.setattr(model, "encode", lambda *a, **k: pytest.fail("encoded again"))
+    encode(model, TEXTS, cache=True)  # loaded, not encoded
+
+
+def test_adapt_refuses_a_cache_that_is_not_a_bool():
+    """cache="yes" is refused by name before any model is loaded."""
+    with pytest.raises(TypeError, match="cache must be True or False, got 'yes'"):
+        adapt("no/such-model-is-loaded", TEXTS, cache="yes")
+
+
 def test_adapt_refuses_an_existing_output_without_overwrite(tmp_path):
     """Nothing of the user's is touched: the error comes before any work."""
     (tmp_path / "keep.txt").write_text("mine")

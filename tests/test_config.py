@@ -89,6 +89,16 @@ def test_quiet_keeps_sentence_transformers_warnings(model, caplog):
     assert "not included in matryoshka_dims" in caplog.text
 
 
+def test_quiet_hides_model_loading_bars_even_for_a_person():
+    """transformers' "Loading weights" bar is off after quiet(progress_bars=True), the call notebooks make for a
+    person; the encoding bar a person waits for is sentence-transformers' own and stays."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.enable_progress_bar()
+    quiet(progress_bars=True)
+    assert not transformers_logging.is_progress_bar_enabled()
+
+
 def test_quiet_refuses_a_non_flag():
     """progress_bars must be True or False."""
     with pytest.raises(TypeError, match="progress_bars must be True or False, got 'no'"):

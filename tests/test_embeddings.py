@@ -211,3 +211,43 @@ def test_encode_cache_bad_input(tiny_model, call, error, match):
     """Bad cache arguments are refused by name before anything is encoded or written."""
     with pytest.raises(error, match=match):
         call(tiny_model)
+
+
+def _with_random_head(model):
+    """A copy of ``model`` with a trained-looking head: a random square Dense and a Normalize after it."""
+    import copy
+
+    from mrl_tutorial.training import add_projection_head
+
+    headed = add_projection_head(copy.deepcopy(model))
+    torch.manual_seed(5)
+    with torch.no_grad():
+        headed[-2].linear.weight.copy_(torch.randn_like(headed[-2].linear.weight))
+    return headed
+
+
+def test_encode_cache_of_a_model_with_a_head_equals_its_own_encode(tiny_model):
+    """A head on a cached encoder runs on the encoder's stored vectors and gives the model's own outputs."""
+    headed = _with_random_head(tiny_model)
+    texts = ["a head on a cached encoder", "gives the model's own vectors", "to float32 rounding"]
+    np.testing.assert_allclose(encode(headed, texts, cache=True), headed.encode(texts), atol=1e-6)
+
+
+def test_encode_cache_shares_the_encoders_vectors_between_heads(tiny_model, monkeypatch):
+    """Once the encoder's vectors are stored, a model with a head on that encoder never runs the encoder."""
+    texts = ["stored once by the encoder", "reused by every head on it"]
+    encode(tiny_model, texts, cache=True)
+    headed = _with_random_head(tiny_model)
+    expected = headed.encode(texts)
+    monkeypatch.setattr(headed[0], "forward", lambda *a, **k: pytest.fail("the encoder ran again"))
+    np.testing.assert_allclose(encode(headed, texts, cache=True), expected, atol=1e-6)
+
+
+def test_encode_cache_keeps_a_truncated_model_whole(tiny_model_path):
+    """A model with truncate_dim is cached as a whole model: its cached vectors are its own, truncated ones."""
+    from mrl_tutorial.models import load_model
+
+    short = load_model(tiny_model_path, device="cpu", truncate_dim=16)
+    texts = ["a truncated model", "is cached whole"]
+    np.testing.assert_array_equal(encode(short, texts, cache=True), short.encode(texts))
+    assert encode(short, texts, cache=True).shape == (2, 16)
