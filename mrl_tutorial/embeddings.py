@@ -95,25 +95,21 @@ def _save(path: Path, vectors: np.ndarray) -> None:
 def _cached_encode(model, texts: list[str], batch_size: int, show: bool, kwargs: dict) -> np.ndarray:
     """``encode(..., cache=True)``: the text encoder's vectors from disk (or encoded and stored), then the modules
     after it, e.g. a trained head; a model without a separable encoder is cached whole."""
-    end = _encoder_end(model, kwargs)
-    if end is None:
-        path = _cached_path(fingerprint(model), texts, batch_size, kwargs)
-        if not path.is_file():
-            _save(path, np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                                show_progress_bar=show, **kwargs)))
-        return np.load(path)
     modules = list(model)
-    path = _cached_path(modules_fingerprint(modules[:end], max_seq_length=model.max_seq_length), texts,
-                        batch_size, {})
+    end = _encoder_end(model, kwargs)
+    if end is None:  # the whole model is "the encoder"
+        end, name = len(modules), fingerprint(model)
+    else:
+        name = modules_fingerprint(modules[:end], max_seq_length=model.max_seq_length)
+    path = _cached_path(name, texts, batch_size, kwargs)
     if not path.is_file():
-        if end == len(modules):
-            encoder = model
-        else:
+        encoder = model
+        if end < len(modules):
             from sentence_transformers import SentenceTransformer
 
             encoder = SentenceTransformer(modules=modules[:end], device=str(model.device))
         _save(path, np.asarray(encoder.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                              show_progress_bar=show)))
+                                              show_progress_bar=show, **kwargs)))
     vectors = np.load(path)
     if end < len(modules):  # the modules after the encoder act on each row alone: run them on all rows at once
         features = {"sentence_embedding": torch.from_numpy(vectors).to(model.device)}
