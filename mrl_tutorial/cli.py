@@ -19,12 +19,13 @@ __all__ = ["main"]
 
 def _train(args: argparse.Namespace) -> int:
     from mrl_tutorial._checks import check_output_dir
+
+    # before any data is read, and before torch and sentence-transformers are imported (seconds)
+    check_output_dir(args.output, overwrite=args.overwrite, name="--output", hint="add --overwrite to replace it")
     from mrl_tutorial.config import quiet
     from mrl_tutorial.data import load_pairs, load_sts
     from mrl_tutorial.training import Recipe, parse_dims, train
 
-    # before any data is read
-    check_output_dir(args.output, overwrite=args.overwrite, name="--output", hint="add --overwrite to replace it")
     quiet(progress_bars=not args.quiet)
     recipe = Recipe(
         matryoshka=not args.standard,
@@ -53,10 +54,12 @@ def _train(args: argparse.Namespace) -> int:
 
 def _adapt(args: argparse.Namespace) -> int:
     from mrl_tutorial._checks import check_output_dir
+
+    # before a file is read or a model loaded, and before torch and sentence-transformers are imported
+    check_output_dir(args.output, name="--output", hint="choose a new folder")
     from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, adapt, bundled_texts, read_texts
     from mrl_tutorial.config import quiet
 
-    check_output_dir(args.output, name="--output", hint="choose a new folder")  # before a file is read or model loaded
     quiet(progress_bars=not args.quiet)
     changes = {name: getattr(args, name) for name in ("kind", "init", "steps", "batch_size", "lr", "k", "seed")
                if getattr(args, name) is not None}

@@ -302,10 +302,30 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
         raise ValueError(f"target must be in (0, 1], got {target!r}")
     k = check_int("k", k, low=1, high=index.n)
 
+    reference = np.asarray(reference)
+    if reference.ndim != 2 or not np.issubdtype(reference.dtype, np.integer) or reference.size == 0:
+        raise ValueError(f"reference must be (queries, k) corpus row numbers, got shape {reference.shape} "
+                         f"of {reference.dtype}")
+    outside = reference[(reference < 0) | (reference >= index.n)]
+    if outside.size:
+        raise ValueError(f"reference holds row {int(outside[0])}, outside the corpus's {index.n} rows")
+
     def recall(size: int) -> float:
         found, _ = index.search(query_embeddings, [(shortlist_dim, size), (index.dim, k)])
         return overlap_at_k(found, reference)
 
+    # The full search's top k survive the rerank whenever the shortlist holds them, so recall(size) is the share
+    # of reference documents among the first `size` of the prefix's ranking: one ranking of the whole corpus
+    # gives every size. Two real searches confirm it; bisection runs if they do not (another reference).
+    order, _ = index.search(query_embeddings, [(shortlist_dim, index.n)])
+    position = np.empty_like(order)
+    np.put_along_axis(position, order, np.broadcast_to(np.arange(index.n), order.shape), axis=1)
+    ranks = np.take_along_axis(position, reference, axis=1)
+    within = np.cumsum(np.bincount(ranks.ravel(), minlength=index.n)) / ranks.size  # [s - 1]: share ranked < s
+    if within[-1] >= target:
+        guess = max(k, int(np.argmax(within >= target)) + 1)
+        if recall(guess) >= target and (guess == k or recall(guess - 1) < target):
+            return guess
     low, high = k, index.n
     if recall(high) < target:
         return None

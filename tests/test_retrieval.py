@@ -172,6 +172,45 @@ def test_smallest_shortlist_is_the_boundary(vectors):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "faiss"])
+@pytest.mark.parametrize("target", [0.9, 0.99, 1.0])
+def test_smallest_shortlist_is_the_first_size_of_a_scan_over_every_size(vectors, backend, target):
+    """On the exact full search, the size found is the first of k, k + 1, ..., n whose funnel reaches the target
+    (found from one ranking of the corpus, not by trying sizes)."""
+    from mrl_tutorial.retrieval import smallest_shortlist
+
+    queries, docs = vectors
+    index = FunnelIndex(docs[:200], backend=backend)
+    reference = index.search(queries, [(64, 10)])[0]
+    first = next(size for size in range(10, 201)
+                 if overlap_at_k(index.search(queries, [(8, size), (64, 10)])[0], reference) >= target)
+    assert smallest_shortlist(index, queries, reference, 8, target=target) == first
+
+
+def test_smallest_shortlist_against_another_reference_still_finds_a_boundary(vectors):
+    """A reference that is not the full search (here a 32-dim search's top 10): the fast path's guess fails its
+    check and bisection finds a size that reaches the target where one fewer does not."""
+    from mrl_tutorial.retrieval import smallest_shortlist
+
+    queries, docs = vectors
+    index = FunnelIndex(docs)
+    reference = index.search(queries, [(32, 10)])[0]
+    size = smallest_shortlist(index, queries, reference, 16, target=0.6)
+    assert overlap_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.6
+    assert overlap_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.6
+
+
+@pytest.mark.parametrize("reference", [np.full((20, 10), 500), np.full((20, 10), -1), np.zeros((20, 10)),
+                                       np.zeros(10, dtype=int)])
+def test_smallest_shortlist_refuses_a_reference_that_names_no_corpus_rows(vectors, reference):
+    """Rows outside the corpus, floats or a 1-D array: a ValueError naming reference, before any search."""
+    from mrl_tutorial.retrieval import smallest_shortlist
+
+    queries, docs = vectors
+    with pytest.raises(ValueError, match="reference"):
+        smallest_shortlist(FunnelIndex(docs), queries, reference, 16)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "faiss"])
 def test_duplicate_documents_tie_by_lower_index_in_every_path(backend):
     """With every document in the corpus twice, exact, funnel and binary-funnel search return the same top 10
     as NumPy's exact search (ties by lower index), and the smallest shortlist is found, not None."""
