@@ -46,11 +46,11 @@ from mrl_tutorial.training import TUTORIAL_RECIPE, Recipe, train  # noqa: E402
 from mrl_tutorial.truncation import PCARotation, sts_by_dim  # noqa: E402
 
 DIMS = [384, 256, 128, 64, 32, 16, 8]
-ADAPTORS = {
-    "adaptor: orthogonal, PCA start (chosen)": TUTORIAL_ADAPTOR,
-    "adaptor: orthogonal, identity start": TUTORIAL_ADAPTOR.replace(init="identity"),
-    "adaptor: residual, PCA start": TUTORIAL_ADAPTOR.replace(kind="residual"),
-    "adaptor: orthogonal + supervised (triplets)": TUTORIAL_ADAPTOR.replace(supervised_steps=300),
+ADAPTORS = {  # --adaptors name: (row name, recipe)
+    "chosen": ("adaptor: orthogonal, PCA start (chosen)", TUTORIAL_ADAPTOR),
+    "identity": ("adaptor: orthogonal, identity start", TUTORIAL_ADAPTOR.replace(init="identity")),
+    "residual": ("adaptor: residual, PCA start", TUTORIAL_ADAPTOR.replace(kind="residual")),
+    "supervised": ("adaptor: orthogonal + supervised (triplets)", TUTORIAL_ADAPTOR.replace(supervised_weight=0.1)),
 }
 
 
@@ -72,16 +72,23 @@ def main() -> None:
     parser.add_argument("--sick", type=Path, required=True, help="path of sick.tsv")
     parser.add_argument("--seeds", nargs="+", type=int, default=[12, 1, 2])
     parser.add_argument("--no-native", action="store_true", help="skip the sentence-transformers-loss variant")
+    parser.add_argument("--no-heads", action="store_true", help="skip notebook 03's TUTORIAL_RECIPE heads")
+    parser.add_argument("--adaptors", nargs="+", choices=sorted(ADAPTORS), default=list(ADAPTORS),
+                        help="adaptor variants to fit (default: all)")
     args = parser.parse_args()
     setup_notebook()
     base = load_model(device="cpu")
     texts = bundled_texts()
     sick_a, sick_b, gold = load_sick(args.sick, "test")
+    # recipes are chosen on SICK train + trial ("dev") and reported on test
+    dev = [load_sick(args.sick, split) for split in ("train", "trial")]
+    dev_a, dev_b, dev_gold = dev[0][0] + dev[1][0], dev[0][1] + dev[1][1], np.concatenate([dev[0][2], dev[1][2]])
     retrieval = load_retrieval()
     triplets = load_pairs()
     start = time.perf_counter()
     fit_emb = encode_unique(base, texts)
     a_emb, b_emb = encode_unique(base, sick_a), encode_unique(base, sick_b)
+    dev_a_emb, dev_b_emb = encode_unique(base, dev_a), encode_unique(base, dev_b)
     q_emb, c_emb = encode_unique(base, retrieval.queries["text"]), encode_unique(base, retrieval.corpus["text"])
     sup = [encode_unique(base, triplets[c]) for c in ("anchor", "positive", "negative")]
     print(f"encoded {len(texts)} fitting texts, SICK test ({len(gold)} pairs), the retrieval set and the triplets "
@@ -89,6 +96,8 @@ def main() -> None:
 
     def row(name: str, apply, seconds: float | None) -> dict[int, float]:
         scores = sts_by_dim(apply(a_emb), apply(b_emb), gold, DIMS)
+        on_dev = sts_by_dim(apply(dev_a_emb), apply(dev_b_emb), dev_gold, DIMS)
+        dev_scores.setdefault(name.split(", seed")[0], []).append(on_dev)
         index, queries = FunnelIndex(apply(c_emb)), apply(q_emb)
         reference = index.search(queries, [(384, 10)])[0]
         sizes = [smallest_shortlist(index, queries, reference, d) for d in (64, 128)]
@@ -98,6 +107,7 @@ def main() -> None:
               + " | ".join(str(s) for s in sizes) + f" | {took} |", flush=True)
         return scores
 
+    dev_scores: dict[str, list[dict[int, float]]] = {}
     print("SICK test, Spearman x100 at each dim; % of the packaged model's full-dim score at 64 / 32; smallest "
           "shortlist for recall@10 >= 0.99 from 64 / 128 dims on the bundled retrieval set; fit seconds")
     print("| model | " + " | ".join(str(d) for d in DIMS) + " | 64 % | 32 % | shortlist 64 | shortlist 128 | s |")
@@ -109,17 +119,17 @@ def main() -> None:
     results: dict[str, list[dict[int, float]]] = {}
     encoder_cache: dict = {}
     for seed in args.seeds:
-        for kind, flag in (("standard", False), ("Matryoshka", True)):
+        for kind, flag in () if args.no_heads else (("standard", False), ("Matryoshka", True)):
             t0 = time.perf_counter()
             head = train(base, triplets, TUTORIAL_RECIPE.replace(matryoshka=flag, seed=seed), device="cpu",
                          progress=False, encoder_cache=encoder_cache)
             results.setdefault(f"TUTORIAL_RECIPE {kind} head", []).append(
                 row(f"TUTORIAL_RECIPE {kind} head, seed {seed}", lambda x, h=head: through_head(h, base, x),
                     time.perf_counter() - t0))
-        for name, recipe in ADAPTORS.items():
+        for name, recipe in (ADAPTORS[n] for n in args.adaptors):
             t0 = time.perf_counter()
             adaptor = fit_adaptor(fit_emb, recipe.replace(seed=seed),
-                                  supervised=(sup, None) if recipe.supervised_steps else None)
+                                  supervised=(sup, None) if recipe.supervised_weight else None)
             took = time.perf_counter() - t0
             model = adapted_model(base, adaptor)
             check = model.encode(sick_a[:32], convert_to_numpy=True)
@@ -134,7 +144,11 @@ def main() -> None:
         row("sentence-transformers MatryoshkaLoss(CoSENTLoss) on frozen-cosine pairs, seed 12",
             lambda x: through_head(native, base, x), time.perf_counter() - t0)
 
-    print("\nMean over seeds (Spearman x100):")
+    print("\nSICK train + trial (the recipes are chosen on these), mean over seeds (Spearman x100):")
+    for name, runs in dev_scores.items():
+        mean = {d: 100 * np.mean([r[d] for r in runs]) for d in DIMS}
+        print(f"| {name} | " + " | ".join(f"{mean[d]:.2f}" for d in DIMS) + " |")
+    print("\nSICK test, mean over seeds (Spearman x100):")
     for name, runs in results.items():
         mean = {d: 100 * np.mean([r[d] for r in runs]) for d in DIMS}
         print(f"| {name} | " + " | ".join(f"{mean[d]:.2f}" for d in DIMS) + " |")

@@ -16,7 +16,7 @@ Corpora:
 
 Models (``--models``): ``packaged`` (the untrained model, truncated), the tutorial's ``matryoshka`` /
 ``standard`` heads (notebook 03) and ``adaptor`` (fitted on the bundled texts), ``adaptor-corpus`` (the
-tutorial's adaptor recipe, 1,000 steps, fitted without labels on ``--fit-rows`` random corpus texts, never the
+tutorial's adaptor recipe (fitted to convergence) without labels on ``--fit-rows`` random corpus texts, never the
 queries), or any hub id / local model folder. The packaged encoder runs once per text (embeddings cached on disk,
 keyed by model and texts, with the encoding rate printed); the heads and the adaptor are applied to its output.
 
@@ -189,7 +189,7 @@ def corpus_adaptor(corpus_embeddings: np.ndarray, fit_rows: int):
     rows = np.random.default_rng(0).choice(len(corpus_embeddings), min(fit_rows, len(corpus_embeddings)),
                                            replace=False)
     start = time.perf_counter()
-    adaptor = fit_adaptor(corpus_embeddings[np.sort(rows)], TUTORIAL_ADAPTOR.replace(steps=1000))
+    adaptor = fit_adaptor(corpus_embeddings[np.sort(rows)], TUTORIAL_ADAPTOR)
     print(f"adaptor-corpus: fitted without labels on {len(rows):,} corpus texts in "
           f"{time.perf_counter() - start:,.0f} s", flush=True)
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,31 +77,42 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AdaptorRecipe:
-    """Everything that decides an adaptor fit (and the cache key of :func:`tutorial_adaptor`).
+    r"""Everything that decides an adaptor fit (and the cache key of :func:`tutorial_adaptor`).
+
+    The fit is a deterministic optimisation run to convergence, so that its result does not depend on float noise
+    (another CPU's kernels, 1 or 2 threads): the fitting rows are split once, by ``seed``, into fixed blocks of
+    ``batch_size``; the loss is summed over all of them in float64; and L-BFGS runs until the largest gradient entry
+    is below ``tolerance`` (at most ``max_iter`` iterations). ``regularization`` pulls the map towards its start
+    (the PCA rotation): the converged fit is then one well-defined minimum, not a point on a trajectory.
 
     ``matryoshka_dims=None`` means :func:`~mrl_tutorial.nested_loss.matryoshka_dims` of the model's dim.
-    ``supervised_steps=0`` skips the supervised stage.
+    ``supervised_weight=0`` fits without labels.
 
     Examples:
         >>> AdaptorRecipe(kind="rotation")
         Traceback (most recent call last):
         ...
         ValueError: kind must be 'orthogonal' or 'residual', got 'rotation'
+        >>> print(AdaptorRecipe().summary().replace("; ", ";\n"))
+        orthogonal map from a PCA start;
+        pairwise 1 + top-10 1 over all prefixes, regularization 0.01;
+        blocks of 256;
+        L-BFGS to max |gradient| < 1e-06 (at most 1000 iterations);
+        seed 12
     """
 
     kind: Literal["orthogonal", "residual"] = "orthogonal"
     init: Literal["pca", "identity"] = "pca"
     matryoshka_dims: tuple[int, ...] | None = None
     matryoshka_weights: tuple[float, ...] | None = None
-    steps: int = 300
     batch_size: int = 256
-    lr: float = 3e-3
     k: int = 10
     pairwise_weight: float = 1.0
     topk_weight: float = 1.0
-    reconstruction_weight: float = 1.0  # residual kind only
-    supervised_steps: int = 0
-    supervised_lr: float = 1e-3
+    regularization: float = 1e-2
+    max_iter: int = 1000
+    tolerance: float = 1e-6
+    supervised_weight: float = 0.0
     supervised_batch_size: int = 64
     seed: int = 12
 
@@ -109,18 +121,16 @@ class AdaptorRecipe:
             raise ValueError(f"kind must be 'orthogonal' or 'residual', got {self.kind!r}")
         if self.init not in ("pca", "identity"):
             raise ValueError(f"init must be 'pca' or 'identity', got {self.init!r}")
-        check_int("steps", self.steps, low=1)
+        check_int("max_iter", self.max_iter, low=1)
         check_int("batch_size", self.batch_size, low=2)
         check_int("k", self.k, low=1)
         if self.k >= self.batch_size:
             raise ValueError(f"k must be smaller than batch_size ({self.batch_size}): each row's k nearest "
-                             f"neighbours are found in its batch, got k={self.k}")
-        check_int("supervised_steps", self.supervised_steps, low=0)
+                             f"neighbours are found in its block, got k={self.k}")
         check_int("supervised_batch_size", self.supervised_batch_size, low=2)
         check_int("seed", self.seed, low=0)
-        for name in ("lr", "supervised_lr"):
-            check_number(name, getattr(self, name), low=0.0, low_open=True)
-        for name in ("pairwise_weight", "topk_weight", "reconstruction_weight"):
+        check_number("tolerance", self.tolerance, low=0.0, low_open=True)
+        for name in ("pairwise_weight", "topk_weight", "regularization", "supervised_weight"):
             check_number(name, getattr(self, name), low=0.0)
         if self.pairwise_weight == 0 and self.topk_weight == 0:
             raise ValueError("pairwise_weight and topk_weight cannot both be 0: nothing would be learned")
@@ -129,8 +139,20 @@ class AdaptorRecipe:
         """A copy with some fields changed (and checked again)."""
         return dataclasses.replace(self, **changes)
 
+    def summary(self) -> str:
+        """One line a person can read: what is fitted, with which loss, and how."""
+        start = "a PCA start" if self.init == "pca" else "the identity"
+        dims = "all prefixes" if self.matryoshka_dims is None else f"dims {list(self.matryoshka_dims)}"
+        terms = " + ".join(t for t in (f"pairwise {self.pairwise_weight:g}" if self.pairwise_weight else "",
+                                       f"top-{self.k} {self.topk_weight:g}" if self.topk_weight else "") if t)
+        supervised = f", supervised {self.supervised_weight:g}" if self.supervised_weight else ""
+        return (f"{self.kind} map from {start}; {terms} over {dims}, regularization {self.regularization:g}"
+                f"{supervised}; blocks of {self.batch_size}; L-BFGS to max |gradient| < {self.tolerance:g} "
+                f"(at most {self.max_iter} iterations); seed {self.seed}")
 
-#: The recipe the tutorial uses, chosen on SICK by ``benchmarks/adaptor_sick.py`` (table in benchmarks/README.md).
+
+#: The recipe the tutorial uses, chosen on SICK train + trial by ``benchmarks/adaptor_sick.py`` (table in
+#: benchmarks/README.md).
 TUTORIAL_ADAPTOR = AdaptorRecipe()
 
 
@@ -138,41 +160,55 @@ TUTORIAL_ADAPTOR = AdaptorRecipe()
 
 
 def _check_pair(original: Tensor, adapted: Tensor) -> None:
-    if original.ndim != 2 or adapted.shape != original.shape:
-        raise ValueError(f"original and adapted must be (n, d) with the same shape, got {tuple(original.shape)} "
-                         f"and {tuple(adapted.shape)}")
-    if original.shape[0] < 2:
-        raise ValueError(f"the similarity terms need at least 2 rows, got {original.shape[0]}")
+    if original.ndim not in (2, 3) or adapted.shape[:-1] != original.shape[:-1]:
+        raise ValueError(f"original and adapted must be (n, d) or (blocks, n, d) with the same rows, got "
+                         f"{tuple(original.shape)} and {tuple(adapted.shape)}")
+    if original.shape[-2] < 2:
+        raise ValueError(f"the similarity terms need at least 2 rows, got {original.shape[-2]}")
 
 
-def _cosines(x: Tensor, dim: int | None = None) -> Tensor:
-    unit = F.normalize(x if dim is None else x[:, :dim], dim=-1)
-    return unit @ unit.T
+def _cosines(x: Tensor) -> Tensor:
+    unit = F.normalize(x, dim=-1)
+    return unit @ unit.transpose(-1, -2)
+
+
+def _neighbours(target: Tensor, k: int) -> Tensor:
+    n = target.shape[-1]
+    eye = torch.eye(n, dtype=target.dtype, device=target.device)
+    return (target - 3.0 * eye).topk(k, dim=-1).indices  # never yourself (cosines are >= -1)
 
 
 def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
                   weights: Sequence[float] | None = None) -> Tensor:
-    """Sum over ``dims`` of the mean over pairs ``i != j`` of ``|cos(e_i, e_j) - cos(f_i[:m], f_j[:m])|``.
+    """Sum over ``dims`` of the mean over pairs ``i != j`` of ``(cos(e_i, e_j) - cos(f_i[:m], f_j[:m]))**2``.
 
     Args:
-        original: ``(n, d)`` embeddings of the frozen model (the target similarities, full dim).
-        adapted: ``(n, d)`` the adaptor's output for the same rows.
+        original: ``(n, d)`` embeddings of the frozen model (the target similarities, full dim), or
+            ``(blocks, n, d)``: the mean of each block's term.
+        adapted: the adaptor's output for the same rows (at least ``max(dims)`` columns of it).
         dims: prefix sizes ``m``; weights: one per dim (default all 1).
 
     Examples:
         >>> e = torch.tensor([[1.0, 0.0], [0.0, 1.0]]); f = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
-        >>> round(pairwise_loss(e, f, [2, 1]).item(), 4)  # |0 - 0.7071| + |0 - 1|
-        1.7071
+        >>> round(pairwise_loss(e, f, [2, 1]).item(), 4)  # (0 - 0.7071)**2 + (0 - 1)**2
+        1.5
     """
     _check_pair(original, adapted)
-    dims = validate_dims(dims, original.shape[1])
-    weights = validate_weights(weights, len(dims))
-    n = original.shape[0]
-    target = _cosines(original)
+    dims = validate_dims(dims, adapted.shape[-1])
+    return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims)))
+
+
+def _pairwise_term(target: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
+    # sum_ij (t_ij - c_ij)**2 = |T|**2 - 2 <T, U U^T> + |U^T U|**2 with U the unit prefixes: (n, m) products only,
+    # never an (n, n) matrix of prefix cosines (the diagonal is 1 - 1 = 0 on both sides, so i != j needs no mask)
+    n = target.shape[-1]
+    target_size = target.square().sum(dim=(-2, -1))
     total = adapted.new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
-        # the diagonal is 1 - 1 = 0 on both sides, so the full sum over i != j needs no mask
-        total = total + weight * (target - _cosines(adapted, dim)).abs().sum() / (n * (n - 1))
+        unit = F.normalize(adapted[..., :dim], dim=-1)
+        shared = ((target @ unit) * unit).sum(dim=(-2, -1))
+        own = (unit.transpose(-1, -2) @ unit).square().sum(dim=(-2, -1))
+        total = total + weight * ((target_size - 2 * shared + own) / (n * (n - 1))).mean()
     return total
 
 
@@ -186,47 +222,43 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
         (True, 0.0)
     """
     _check_pair(original, adapted)
-    n = original.shape[0]
-    k = check_int("k", k, low=1, high=n - 1)  # fewer than the rows of the batch
-    dims = validate_dims(dims, original.shape[1])
-    weights = validate_weights(weights, len(dims))
+    k = check_int("k", k, low=1, high=original.shape[-2] - 1)  # fewer than the rows of the batch
+    dims = validate_dims(dims, adapted.shape[-1])
     target = _cosines(original)
-    neighbours = (target - 3.0 * torch.eye(n, dtype=target.dtype, device=target.device)).topk(k, dim=1).indices
-    wanted = torch.gather(target, 1, neighbours)
+    neighbours = _neighbours(target, k)
+    return _topk_term(torch.gather(target, -1, neighbours), neighbours, adapted, dims,
+                      validate_weights(weights, len(dims)))
+
+
+def _topk_term(wanted: Tensor, neighbours: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
     total = adapted.new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
-        total = total + weight * (wanted - torch.gather(_cosines(adapted, dim), 1, neighbours)).abs().mean()
+        cosines = _cosines(adapted[..., :dim])
+        total = total + weight * (wanted - torch.gather(cosines, -1, neighbours)).square().mean()
     return total
 
 
 def reconstruction_loss(original: Tensor, adapted: Tensor) -> Tensor:
-    """``mean |f(e) - e|`` over every coordinate: keeps a free map near its start.
+    """``mean (f(e) - e)**2`` over every coordinate: keeps a free map near its start.
 
     Examples:
         >>> reconstruction_loss(torch.zeros(2, 2), torch.tensor([[1.0, 0.0], [0.0, -3.0]])).item()
-        1.0
+        2.5
     """
     if adapted.shape != original.shape:
         raise ValueError(f"original and adapted must have the same shape, got {tuple(original.shape)} and "
                          f"{tuple(adapted.shape)}")
-    return (adapted - original).abs().mean()
+    return (adapted - original).square().mean()
 
 
-def adaptor_loss(original: Tensor, adapted: Tensor, recipe: AdaptorRecipe, dims: Sequence[int],
-                 start: Tensor | None = None) -> Tensor:
-    """The label-free loss of ``recipe``: weighted pairwise + top-k terms (+ reconstruction against ``start``).
-
-    ``start`` is where the reconstruction term pulls the map to (the start rotation's output); it is used only
-    for the residual kind.
-    """
+def adaptor_loss(original: Tensor, adapted: Tensor, recipe: AdaptorRecipe, dims: Sequence[int]) -> Tensor:
+    """The label-free loss of ``recipe``: weighted pairwise + top-k terms (no regularization)."""
     weights = list(recipe.matryoshka_weights) if recipe.matryoshka_weights else None
     loss = original.new_zeros(())
     if recipe.pairwise_weight:
         loss = loss + recipe.pairwise_weight * pairwise_loss(original, adapted, dims, weights)
     if recipe.topk_weight:
         loss = loss + recipe.topk_weight * topk_loss(original, adapted, dims, recipe.k, weights)
-    if recipe.kind == "residual" and recipe.reconstruction_weight and start is not None:
-        loss = loss + recipe.reconstruction_weight * reconstruction_loss(start, adapted)
     return loss
 
 
@@ -239,11 +271,22 @@ def _pca_rotation(embeddings: np.ndarray) -> np.ndarray:
     return PCARotation().fit(embeddings).components_
 
 
+def _cayley(skew: Tensor) -> Tensor:
+    eye = torch.eye(skew.shape[0], dtype=skew.dtype, device=skew.device)
+    return torch.linalg.solve(eye - skew, eye + skew)  # orthogonal for every skew-symmetric matrix
+
+
 class MatryoshkaAdaptor(nn.Module):
     """``f(e)``: a rotation (``"orthogonal"``), or a start rotation plus ``tanh`` residual (``"residual"``).
 
+    The orthogonal map is ``f(e) = Q @ start @ e`` with ``Q`` the Cayley transform of the skew-symmetric
+    matrix ``S - S.T`` (``S`` the strict upper triangle of :attr:`generator`): orthogonal for every value of the
+    parameter, and the start rotation itself when it is zero.
+
     Examples:
         >>> m = MatryoshkaAdaptor(4, kind="orthogonal")
+        >>> with torch.no_grad():
+        ...     _ = m.generator.normal_()
         >>> x = torch.randn(3, 4)
         >>> bool(torch.allclose(m(x) @ m(x).T, x @ x.T, atol=1e-5))  # a rotation keeps every inner product
         True
@@ -262,156 +305,226 @@ class MatryoshkaAdaptor(nn.Module):
             raise ValueError("start must be an orthogonal matrix (rows of unit length, mutually orthogonal)")
         self.kind = kind
         self.dim = dim
-        rotation = nn.Linear(dim, dim, bias=False)
+        self.register_buffer("start", start.clone())
         if kind == "orthogonal":
-            self.rotation = nn.utils.parametrizations.orthogonal(rotation, orthogonal_map="cayley")
-            with torch.no_grad():
-                self.rotation.weight = start
+            self.generator = nn.Parameter(torch.zeros(dim, dim))
         else:
-            rotation.weight = nn.Parameter(start.clone(), requires_grad=False)
-            self.rotation = rotation
             self.residual = nn.Linear(dim, dim)
             nn.init.zeros_(self.residual.weight)
             nn.init.zeros_(self.residual.bias)
 
-    def start(self, e: Tensor) -> Tensor:
+    def _skew(self) -> Tensor:
+        upper = self.generator.triu(1)
+        return upper - upper.T
+
+    @property
+    def weight(self) -> Tensor:
+        """The ``(d, d)`` matrix ``W`` of the linear part: ``f(e) = W @ e`` for the orthogonal kind."""
+        if self.kind == "orthogonal":
+            return _cayley(self._skew()) @ self.start
+        return self.start
+
+    def penalty(self) -> Tensor:
+        """How far the orthogonal map is from its start: ``||S - S.T||**2`` (0 for the residual kind, whose pull
+        back is :func:`reconstruction_loss`)."""
+        if self.kind == "orthogonal":
+            return self._skew().square().sum()
+        return self.start.new_zeros(())
+
+    def start_map(self, e: Tensor) -> Tensor:
         """The start rotation's output (what the residual map is pulled back to)."""
-        return self.rotation(e)
+        return e @ self.start.T
 
     def forward(self, e: Tensor) -> Tensor:
-        x = self.rotation(e)
-        if self.kind == "residual":
-            x = x + torch.tanh(self.residual(x))
-        return x
+        if self.kind == "orthogonal":
+            return e @ self.weight.T
+        x = self.start_map(e)
+        return x + torch.tanh(self.residual(x))
+
+    def prefix(self, e: Tensor, dim: int) -> Tensor:
+        """The first ``dim`` output coordinates (for the orthogonal kind, without computing the others)."""
+        if self.kind == "orthogonal":
+            return e @ self.weight[:dim].T
+        return self(e)[..., :dim]
 
     def to_modules(self) -> list[nn.Module]:
         """The map as sentence-transformers ``Dense`` modules (weights copied), ready to append to a model."""
         from sentence_transformers.base.modules import Dense
 
         with torch.no_grad():
-            weight = self.rotation.weight.detach().clone()
-            modules = [Dense(self.dim, self.dim, bias=False, activation_function=None, init_weight=weight)]
+            modules = [Dense(self.dim, self.dim, bias=False, activation_function=None,
+                             init_weight=self.weight.detach().float().clone())]
             if self.kind == "residual":
                 modules.append(Dense(self.dim, self.dim, bias=True, activation_function=nn.Tanh(),
-                                     init_weight=self.residual.weight.detach().clone(),
-                                     init_bias=self.residual.bias.detach().clone(), use_residual=True))
+                                     init_weight=self.residual.weight.detach().float().clone(),
+                                     init_bias=self.residual.bias.detach().float().clone(), use_residual=True))
         return modules
 
 
 # --- fitting ---------------------------------------------------------------------------------------------------
 
 
+def _blocks(x: Tensor, size: int, generator: torch.Generator) -> list[Tensor]:
+    """Every row once, in a seeded order, cut into ``len(x) // size`` blocks of ``size`` or ``size + 1`` rows,
+    stacked by size: at most two ``(blocks, rows, d)`` tensors."""
+    order = torch.randperm(len(x), generator=generator)
+    pieces = torch.tensor_split(order, max(1, len(x) // size))
+    by_size: dict[int, list[Tensor]] = {}
+    for piece in pieces:
+        by_size.setdefault(len(piece), []).append(x[piece])
+    return [torch.stack(group) for _, group in sorted(by_size.items())]
+
+
 def _supervised_terms(adaptor: MatryoshkaAdaptor, batch: list[Tensor], scores: Tensor | None,
                       dims: Sequence[int]) -> Tensor:
-    """In-batch-negatives ranking (triplets / pairs) or CoSENT (scored pairs), at every prefix."""
+    """In-block-negatives ranking (triplets / pairs) or CoSENT (scored pairs), at every prefix, mean over blocks.
+
+    ``batch`` holds ``(blocks, rows, d)`` columns; ``scores`` is ``(blocks, rows)``."""
     outs = [adaptor(x) for x in batch]
     total = outs[0].new_zeros(())
     for dim in dims:
-        units = [F.normalize(x[:, :dim], dim=-1) for x in outs]
+        units = [F.normalize(x[..., :dim], dim=-1) for x in outs]
         if scores is None:  # MultipleNegativesRankingLoss: row i's positive is column i
-            logits = 20.0 * units[0] @ torch.cat(units[1:]).T
-            total = total + F.cross_entropy(logits, torch.arange(len(units[0])))
+            logits = 20.0 * units[0] @ torch.cat(units[1:], dim=1).transpose(1, 2)
+            labels = torch.arange(units[0].shape[1]).expand(units[0].shape[0], -1)
+            total = total + F.cross_entropy(logits.flatten(0, 1), labels.flatten())
         else:  # CoSENTLoss: a pair with a higher gold score must get the higher cosine
             cos = 20.0 * (units[0] * units[1]).sum(-1)
-            diff = cos[None, :] - cos[:, None]
-            wrong = diff[scores[:, None] > scores[None, :]]
-            total = total + torch.logsumexp(torch.cat([diff.new_zeros(1), wrong]), 0)
+            diff = cos[:, None, :] - cos[:, :, None]
+            wrong = torch.where(scores[:, :, None] > scores[:, None, :], diff, diff.new_full((), -torch.inf))
+            flat = torch.cat([diff.new_zeros(len(diff), 1), wrong.flatten(1)], dim=1)
+            total = total + torch.logsumexp(flat, dim=1).mean()
     return total
 
 
 def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
                 supervised: tuple[Sequence[np.ndarray], np.ndarray | None] | None = None,
                 return_losses: bool = False):
-    """Fit a :class:`MatryoshkaAdaptor` on frozen embeddings ``(n, d)`` (no labels needed).
+    """Fit a :class:`MatryoshkaAdaptor` on frozen embeddings ``(n, d)`` (no labels needed), to convergence.
+
+    The rows are split once into fixed blocks (by ``recipe.seed``); the loss over all of them, plus
+    ``recipe.regularization`` times the map's distance from its start, is minimised by L-BFGS in float64 until
+    its largest gradient entry is below ``recipe.tolerance``. The result is a minimum of a fixed function, not a
+    point on a stochastic trajectory, so inputs that move by float noise give the same adaptor to many digits.
 
     Args:
         embeddings: the frozen model's embeddings of the fitting texts (one row per distinct text).
         recipe: the :class:`AdaptorRecipe`.
-        supervised: for the supervised stage (``recipe.supervised_steps > 0``): ``([anchor, positive(,
-            negative)], None)`` embedding matrices of triplets or pairs, or ``([sentence1, sentence2], scores)``
-            for scored pairs.
-        return_losses: also return the label-free loss of each step.
+        supervised: with ``recipe.supervised_weight > 0``: ``([anchor, positive(, negative)], None)`` embedding
+            matrices of triplets or pairs, or ``([sentence1, sentence2], scores)`` for scored pairs.
+        return_losses: also return the loss (regularization included) after each L-BFGS evaluation, as the
+            lowest so far: it starts at the start map's loss and ends at the converged one.
 
     Returns:
-        The adaptor in eval mode (and the list of losses with ``return_losses``).
+        The adaptor (float32, eval mode), and the list of losses with ``return_losses``.
 
     Raises:
-        ValueError: fewer rows than ``recipe.batch_size`` (clipping would change what ``k`` means), dims out
-            of range, NaN or infinite embeddings, or a loss that stops being finite.
+        ValueError: fewer rows than ``recipe.batch_size``, dims out of range, NaN or infinite embeddings, or a
+            loss that stops being finite.
+
+    Warns:
+        RuntimeWarning: no convergence within ``recipe.max_iter`` iterations.
 
     Examples:
         >>> rng = np.random.default_rng(0); x = rng.normal(size=(64, 8)) * np.geomspace(1, 0.1, 8)
-        >>> a = fit_adaptor(x, AdaptorRecipe(steps=5, batch_size=32, k=4, matryoshka_dims=(8, 4, 2)))
+        >>> a = fit_adaptor(x, AdaptorRecipe(batch_size=32, k=4, matryoshka_dims=(8, 4, 2)))
         >>> a(torch.ones(1, 8)).shape
         torch.Size([1, 8])
     """
+    return_losses = check_bool("return_losses", return_losses)
     x = as_matrix(embeddings, "embeddings")
     n, full_dim = x.shape
     if recipe.batch_size > n:
         raise ValueError(f"batch_size must be at most the number of embeddings ({n}), got {recipe.batch_size}; "
                          "pass more texts or a smaller batch_size")
     dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
-    validate_weights(recipe.matryoshka_weights, len(dims))
-    if recipe.supervised_steps and supervised is None:
-        raise ValueError("recipe.supervised_steps > 0 needs supervised=(embedding matrices, scores or None)")
-    sup = None
-    if supervised is not None:
-        columns, scores = supervised
-        columns = [torch.from_numpy(as_matrix(c, f"supervised column {i}")) for i, c in enumerate(columns)]
-        rows = {c.shape for c in columns}
-        if len(columns) < 2 or len(rows) != 1 or next(iter(rows))[1] != full_dim:
-            raise ValueError(f"supervised needs 2 or 3 matrices of the same shape (n, {full_dim}), got "
-                             f"{[tuple(c.shape) for c in columns]}")
-        if scores is not None:
-            scores = torch.as_tensor(np.asarray(scores, dtype=np.float32))
-            if len(columns) != 2 or scores.shape != (columns[0].shape[0],) or not torch.isfinite(scores).all():
-                raise ValueError("scored pairs need two matrices and one finite score per row")
-        if columns[0].shape[0] < recipe.supervised_batch_size:
-            raise ValueError(f"supervised_batch_size must be at most the number of labelled rows "
-                             f"({columns[0].shape[0]}), got {recipe.supervised_batch_size}")
-        sup = (columns, scores)
-
+    weights = validate_weights(recipe.matryoshka_weights, len(dims))
+    if recipe.supervised_weight and supervised is None:
+        raise ValueError("recipe.supervised_weight > 0 needs supervised=(embedding matrices, scores or None)")
+    if supervised is not None and not recipe.supervised_weight:
+        raise ValueError("supervised= is used only with recipe.supervised_weight > 0, got "
+                         f"supervised_weight={recipe.supervised_weight}")
     generator = torch.Generator().manual_seed(recipe.seed)
+    sup = _supervised_blocks(supervised, full_dim, recipe, generator) if supervised is not None else None
+
+    dtype = torch.float64  # the fit's arithmetic: float32 rounding would decide the last digits of a result
     start = _pca_rotation(x) if recipe.init == "pca" else np.eye(full_dim, dtype=np.float32)
     with torch.random.fork_rng(devices=[]):  # seeded module init that leaves the caller's RNG as it was
         torch.manual_seed(recipe.seed)
-        adaptor = MatryoshkaAdaptor(full_dim, kind=recipe.kind, start=start)
-    data = torch.from_numpy(np.ascontiguousarray(x))
-    losses: list[float] = []
+        adaptor = MatryoshkaAdaptor(full_dim, kind=recipe.kind, start=start).to(dtype)
+    adaptor.start.copy_(torch.from_numpy(np.asarray(start, dtype=np.float64)))
+    blocks = _blocks(torch.from_numpy(x).to(dtype), recipe.batch_size, generator)
+    # A rotation keeps every full-dim cosine: that term is 0 up to rounding, so it is left out.
+    kept = [(d, w) for d, w in zip(dims, weights, strict=True) if not (recipe.kind == "orthogonal" and d == full_dim)]
+    kept_dims, kept_weights = [d for d, _ in kept] or [full_dim], [w for _, w in kept] or [1.0]
+    widest = max(kept_dims)
+    shares = [b.shape[0] * b.shape[1] / n for b in blocks]  # each block group's share of the rows
+    targets = [_cosines(b) for b in blocks]  # the frozen model's full-dim cosines: fixed, computed once
+    neighbours = [_neighbours(t, min(recipe.k, b.shape[1] - 1)) for t, b in zip(targets, blocks, strict=True)]
+    wanted = [torch.gather(t, -1, i) for t, i in zip(targets, neighbours, strict=True)]
+    starts = [adaptor.start_map(b).detach() for b in blocks] if recipe.kind == "residual" else None
 
-    def label_free_step() -> Tensor:
-        rows = torch.randperm(n, generator=generator)[: recipe.batch_size]
-        e = data[rows]
-        start = adaptor.start(e).detach() if recipe.kind == "residual" else None
-        return adaptor_loss(e, adaptor(e), recipe, dims, start=start)
+    def objective() -> Tensor:
+        total = adaptor.penalty() * recipe.regularization
+        for i, block in enumerate(blocks):
+            out = adaptor.prefix(block, widest)
+            loss = block.new_zeros(())
+            if recipe.pairwise_weight:
+                loss = loss + recipe.pairwise_weight * _pairwise_term(targets[i], out, kept_dims, kept_weights)
+            if recipe.topk_weight:
+                loss = loss + recipe.topk_weight * _topk_term(wanted[i], neighbours[i], out, kept_dims, kept_weights)
+            if starts is not None:
+                loss = loss + recipe.regularization * reconstruction_loss(starts[i], adaptor(block))
+            total = total + shares[i] * loss
+        if sup is not None:
+            columns, scores = sup
+            total = total + recipe.supervised_weight * _supervised_terms(adaptor, columns, scores, dims)
+        return total
 
     params = [p for p in adaptor.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=recipe.lr)
-    adaptor.train()
-    for step in range(recipe.steps):
-        loss = label_free_step()
-        if not torch.isfinite(loss):
-            raise ValueError(f"the adaptor loss became {loss.item()} at step {step}; lower lr (got {recipe.lr})")
+    optimizer = torch.optim.LBFGS(params, lr=1.0, max_iter=recipe.max_iter, max_eval=2 * recipe.max_iter,
+                                  tolerance_grad=recipe.tolerance, tolerance_change=0.0, history_size=20,
+                                  line_search_fn="strong_wolfe")
+    losses: list[float] = []
+
+    def closure() -> Tensor:
         optimizer.zero_grad()
+        loss = objective()
+        if not torch.isfinite(loss):
+            raise ValueError(f"the adaptor loss became {loss.item()}; check the embeddings and recipe {recipe}")
         loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-    if sup is not None and recipe.supervised_steps:
-        columns, scores = sup
-        m = columns[0].shape[0]
-        optimizer = torch.optim.Adam(params, lr=recipe.supervised_lr)
-        for step in range(recipe.supervised_steps):
-            rows = torch.randperm(m, generator=generator)[: recipe.supervised_batch_size]
-            batch_scores = None if scores is None else scores[rows]
-            loss = _supervised_terms(adaptor, [c[rows] for c in columns], batch_scores, dims) + label_free_step()
-            if not torch.isfinite(loss):
-                raise ValueError(f"the supervised loss became {loss.item()} at step {step}; lower supervised_lr "
-                                 f"(got {recipe.supervised_lr})")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    adaptor.eval()
+        losses.append(min(float(loss.detach()), losses[-1]) if losses else float(loss.detach()))
+        return loss
+
+    adaptor.train()
+    optimizer.step(closure)
+    closure()  # the gradient at the point L-BFGS returned
+    gradient = max(float(p.grad.abs().max()) for p in params)
+    if gradient > recipe.tolerance:
+        warnings.warn(f"the adaptor fit stopped at max |gradient| {gradient:.1e} > tolerance {recipe.tolerance:g} "
+                      f"after {recipe.max_iter} iterations; raise max_iter", RuntimeWarning, stacklevel=2)
+    adaptor = adaptor.float().eval()
+    adaptor.zero_grad(set_to_none=True)
     return (adaptor, losses) if return_losses else adaptor
+
+
+def _supervised_blocks(supervised, full_dim: int, recipe: AdaptorRecipe, generator: torch.Generator):
+    """The labelled columns cut into fixed blocks of ``supervised_batch_size`` rows (the remainder left out)."""
+    columns, scores = supervised
+    columns = [torch.from_numpy(as_matrix(c, f"supervised column {i}")).double() for i, c in enumerate(columns)]
+    rows = {c.shape for c in columns}
+    if len(columns) < 2 or len(rows) != 1 or next(iter(rows))[1] != full_dim:
+        raise ValueError(f"supervised needs 2 or 3 matrices of the same shape (n, {full_dim}), got "
+                         f"{[tuple(c.shape) for c in columns]}")
+    m, size = columns[0].shape[0], recipe.supervised_batch_size
+    if scores is not None:
+        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+        if len(columns) != 2 or scores.shape != (m,) or not torch.isfinite(scores).all():
+            raise ValueError("scored pairs need two matrices and one finite score per row")
+    if m < size:
+        raise ValueError(f"supervised_batch_size must be at most the number of labelled rows ({m}), got {size}")
+    order = torch.randperm(m, generator=generator)[: m // size * size].reshape(-1, size)
+    return [c[order] for c in columns], None if scores is None else scores[order]
 
 
 # --- on a SentenceTransformer ---------------------------------------------------------------------------------
@@ -458,7 +571,7 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
         model: a ``SentenceTransformer`` (copied, never changed), a hub id or local folder, or ``None`` for the
             packaged all-MiniLM-L6-v2.
         texts: the fitting texts, no labels (default: :func:`bundled_texts`); duplicates are encoded once.
-        recipe: the :class:`AdaptorRecipe`; with ``supervised_steps > 0`` pass ``supervised``.
+        recipe: the :class:`AdaptorRecipe`; with ``supervised_weight > 0`` pass ``supervised``.
         supervised: a ``datasets.Dataset`` of triplets (``anchor, positive[, negative]``) or scored pairs
             (``sentence1, sentence2, score``) for the supervised stage.
         output_dir: where to save the adapted model; without ``overwrite`` an existing path raises before any
@@ -473,7 +586,7 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
 
     Examples:
         >>> m = adapt(texts=[f"note number {i} about tea" for i in range(40)],
-        ...           recipe=AdaptorRecipe(steps=3, batch_size=16, k=3), device="cpu")
+        ...           recipe=AdaptorRecipe(batch_size=16, k=3), device="cpu")
         >>> m.encode(["a cup of tea"]).shape, type(m[-2]).__name__
         ((1, 384), 'Dense')
     """
@@ -492,8 +605,8 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     if len(texts) < recipe.batch_size:
         raise ValueError(f"need at least batch_size={recipe.batch_size} distinct texts, got {len(texts)}; pass "
                          "more texts or a recipe with a smaller batch_size")
-    if recipe.supervised_steps and supervised is None:
-        raise ValueError("recipe.supervised_steps > 0 needs supervised= (triplets or scored pairs)")
+    if recipe.supervised_weight and supervised is None:
+        raise ValueError("recipe.supervised_weight > 0 needs supervised= (triplets or scored pairs)")
     device = resolve_device(device)
     if not isinstance(model, SentenceTransformer):
         model = load_model(model, device=device)

@@ -61,15 +61,15 @@ def _adapt(args: argparse.Namespace) -> int:
     from mrl_tutorial.config import quiet
 
     quiet(progress_bars=not args.quiet)
-    changes = {name: getattr(args, name) for name in ("kind", "init", "steps", "batch_size", "lr", "k", "seed")
-               if getattr(args, name) is not None}
+    fields = ("kind", "init", "max_iter", "batch_size", "regularization", "k", "seed")
+    changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     if args.dims:
         from mrl_tutorial.training import parse_dims
 
         changes["matryoshka_dims"] = parse_dims(args.dims)
     recipe = TUTORIAL_ADAPTOR.replace(**changes)
     texts = read_texts(args.texts) if args.texts else bundled_texts()
-    print(f"fitting a {recipe.kind} adaptor on {len(set(texts))} distinct texts: {recipe}")
+    print(f"fitting an adaptor on {len(set(texts))} distinct texts: {recipe.summary()}")
     adapt(args.model, texts, recipe, output_dir=args.output, device=args.device, progress=not args.quiet)
     print(f"saved to {args.output}")
     return 0
@@ -119,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--kind", choices=["orthogonal", "residual"], default=None, help="default: orthogonal")
     a.add_argument("--init", choices=["pca", "identity"], default=None, help="start map (default: pca)")
     a.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
-    a.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the tutorial recipe's)")
+    a.add_argument("--max-iter", type=int, default=None,
+                   help="most L-BFGS iterations; the fit stops earlier once converged (default: the tutorial recipe's)")
     a.add_argument("--batch-size", type=int, default=None)
-    a.add_argument("--lr", type=float, default=None)
+    a.add_argument("--regularization", type=float, default=None, help="pull towards the start map")
     a.add_argument("--k", type=int, default=None, help="nearest neighbours in the top-k term")
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--device", default=None, help="where the encoder runs (default: a GPU if there is one)")
