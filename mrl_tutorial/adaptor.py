@@ -53,8 +53,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir, check_texts
+from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
@@ -399,7 +401,7 @@ def _supervised_terms(adaptor: MatryoshkaAdaptor, batch: list[Tensor], scores: T
 
 def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
                 supervised: tuple[Sequence[np.ndarray], np.ndarray | None] | None = None,
-                return_losses: bool = False):
+                return_losses: bool = False, progress: bool | None = None):
     """Fit a :class:`MatryoshkaAdaptor` on frozen embeddings ``(n, d)`` (no labels needed), to convergence.
 
     The rows are split once into fixed blocks (by ``recipe.seed``); the loss over all of them, plus
@@ -414,6 +416,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
             matrices of triplets or pairs, or ``([sentence1, sentence2], scores)`` for scored pairs.
         return_losses: also return the loss (regularization included) after each L-BFGS evaluation, as the
             lowest so far: it starts at the start map's loss and ends at the converged one.
+        progress: a bar counting loss evaluations, with the loss (default: for a person, never under test).
 
     Returns:
         The adaptor (float32, eval mode), and the list of losses with ``return_losses``.
@@ -432,6 +435,8 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
         torch.Size([1, 8])
     """
     return_losses = check_bool("return_losses", return_losses)
+    if progress is not None:
+        check_bool("progress", progress)
     x = as_matrix(embeddings, "embeddings")
     n, full_dim = x.shape
     if recipe.batch_size > n:
@@ -486,6 +491,8 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
                                   tolerance_grad=recipe.tolerance, tolerance_change=0.0, history_size=20,
                                   line_search_fn="strong_wolfe")
     losses: list[float] = []
+    show = show_progress() if progress is None else progress
+    bar = tqdm(desc="fitting the adaptor (loss evaluations)", disable=not show)
 
     def closure() -> Tensor:
         optimizer.zero_grad()
@@ -494,11 +501,16 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
             raise ValueError(f"the adaptor loss became {loss.item()}; check the embeddings and recipe {recipe}")
         loss.backward()
         losses.append(min(float(loss.detach()), losses[-1]) if losses else float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
         return loss
 
     adaptor.train()
-    optimizer.step(closure)
-    closure()  # the gradient at the point L-BFGS returned
+    try:
+        optimizer.step(closure)
+        closure()  # the gradient at the point L-BFGS returned
+    finally:
+        bar.close()
     gradient = max(float(p.grad.abs().max()) for p in params)
     if gradient > recipe.tolerance:
         warnings.warn(f"the adaptor fit stopped at max |gradient| {gradient:.1e} > tolerance {recipe.tolerance:g} "
@@ -577,7 +589,8 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
         output_dir: where to save the adapted model; without ``overwrite`` an existing path raises before any
             work.
         device: where the encoder runs (``None``: a GPU when there is one).
-        progress: the encoding progress bar (default: for a person, from 1,000 texts).
+        progress: the encoding progress bar (default: for a person, from 1,000 texts) and the fit's bar (default:
+            for a person).
         cache: keep the model's vectors of ``texts`` on disk, and load them if they are there
             (:func:`~mrl_tutorial.embeddings.encode`'s ``cache``).
 
@@ -613,7 +626,7 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     # unit rows, as model.encode(normalize_embeddings=True) makes them (the same torch function, row by row)
     embeddings = F.normalize(torch.from_numpy(encode(model, texts, progress=progress, cache=cache)), p=2, dim=1).numpy()
     sup = _supervised_embeddings(model, supervised) if supervised is not None else None
-    adaptor = fit_adaptor(embeddings, recipe, supervised=sup)
+    adaptor = fit_adaptor(embeddings, recipe, supervised=sup, progress=progress)
     out = adapted_model(model, adaptor)
     if output_dir is not None:
         save_model(out, output_dir, overwrite=overwrite)

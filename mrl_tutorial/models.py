@@ -6,6 +6,7 @@ The packaged model is all-MiniLM-L6-v2 (384 dims, mean pooling, unit-length outp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -80,6 +81,31 @@ def load_model(
     device = resolve_device(device)
     if truncate_dim is not None:
         check_int("truncate_dim", truncate_dim, low=1)
+    with _no_loading_bar():
+        model = _load(name_or_path, truncate_dim=truncate_dim, device=device, trust_remote_code=trust_remote_code)
+    full_dim = model.get_embedding_dimension()
+    if truncate_dim is not None and full_dim is not None and truncate_dim > full_dim:
+        raise ValueError(f"truncate_dim must be in [1, {full_dim}] for this model, got {truncate_dim}")
+    model.eval()
+    return model
+
+
+@contextlib.contextmanager
+def _no_loading_bar():
+    """transformers' "Loading weights 0/103" bar off while a model loads (it takes well under a second from disk;
+    nobody waits on it), and back as it was afterwards. Downloads keep their own bars."""
+    from transformers.utils import logging as transformers_logging
+
+    was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            transformers_logging.enable_progress_bar()
+
+
+def _load(name_or_path, *, truncate_dim: int | None, device: str, trust_remote_code: bool) -> SentenceTransformer:
     if name_or_path is None:
         path = default_model_path()
         model = SentenceTransformer(str(path), device=device, truncate_dim=truncate_dim, local_files_only=True)
@@ -95,10 +121,6 @@ def load_model(
             raise ValueError(f"{name!r} is neither an existing folder nor a hub id like 'org/model-name'")
         model = _load_from_hub(name, truncate_dim=truncate_dim, device=device,
                                trust_remote_code=trust_remote_code)
-    full_dim = model.get_embedding_dimension()
-    if truncate_dim is not None and full_dim is not None and truncate_dim > full_dim:
-        raise ValueError(f"truncate_dim must be in [1, {full_dim}] for this model, got {truncate_dim}")
-    model.eval()
     return model
 
 

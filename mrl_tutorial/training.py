@@ -181,6 +181,18 @@ def _no_widget_bar() -> Iterator[None]:
         model_card.tqdm = original
 
 
+def _permissions_as_umask_allows(folder: Path) -> None:
+    """Give ``folder`` and everything in it the permissions a plain ``save_pretrained`` would leave (0777 for
+    folders, 0666 for files, less the umask): a temporary folder is created 0700 and some writers make 0600 files,
+    so a model saved through one would be unreadable to anyone else on the machine."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Save to a temporary folder beside ``output_dir``, then move it into place.
 
@@ -197,6 +209,7 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, ove
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         model.save(str(staging))
+        _permissions_as_umask_allows(staging)
         if target.exists():
             aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             aside.rmdir()  # a fresh name no file of the user's can have

@@ -278,3 +278,12 @@ def test_cli_adapt_writes_a_model_folder_and_refuses_to_overwrite(tmp_path):
     assert SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(["tea"]).shape == (1, 384)
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_fit_shows_a_progress_bar_with_the_loss_only_when_asked(capfd):
+    """progress=True: a bar counting loss evaluations, with the loss; progress=False: nothing."""
+    fit_adaptor(X, TINY, progress=True)
+    shown = capfd.readouterr().err
+    assert "fitting the adaptor" in shown and "loss=" in shown
+    fit_adaptor(X, TINY, progress=False)
+    assert "fitting the adaptor" not in capfd.readouterr().err

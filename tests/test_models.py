@@ -81,3 +81,17 @@ def test_unreachable_hub_fails_fast_without_retries(monkeypatch):
     monkeypatch.setattr(models, "_hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(ValueError, match="cannot be reached from this machine"):
         load_model("sentence-transformers/not-cached-anywhere")
+
+
+def test_loading_the_packaged_model_prints_no_progress_bar_and_leaves_bars_as_they_were(capfd):
+    """A script that loads a model sees no "Loading weights 0/103" bar; transformers' bar setting is restored."""
+    from transformers.utils import logging as transformers_logging
+
+    before = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.enable_progress_bar()
+    try:
+        load_model(device="cpu")
+        assert "Loading weights" not in capfd.readouterr().err
+        assert transformers_logging.is_progress_bar_enabled()
+    finally:
+        (transformers_logging.enable_progress_bar if before else transformers_logging.disable_progress_bar)()

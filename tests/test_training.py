@@ -127,6 +127,22 @@ def test_save_model_moves_into_place_and_overwrites_only_when_asked(model, tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging folders left behind
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_save_model_leaves_the_permissions_the_umask_allows(tiny_model, tmp_path, umask):
+    """The folder and every file get 0777 / 0666 less the umask, as save_pretrained leaves them, not the 0700 of the
+    temporary folder the model is written to first (nor a writer's 0600)."""
+    import os
+
+    before = os.umask(umask)
+    try:
+        target = save_model(tiny_model, tmp_path / "m")
+    finally:
+        os.umask(before)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~umask
+    for path in target.rglob("*"):
+        assert path.stat().st_mode & 0o777 == (0o777 if path.is_dir() else 0o666) & ~umask, path
+
+
 @pytest.mark.parametrize("changes, match", [
     ({"loss": "triplet"}, "loss must be"),
     ({"n_dims_per_step": 0}, "n_dims_per_step"),
