@@ -610,6 +610,12 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     from mrl_tutorial.training import save_model
 
     check_bool("cache", cache)
+    if isinstance(model, (list, tuple)) or (model is not None and not isinstance(model, (str, os.PathLike))
+                                            and not hasattr(model, "encode")):
+        what = f"a {type(model).__name__} of {len(model)} items" if isinstance(model, (list, tuple)) else repr(model)
+        raise TypeError(f"model (the first argument) must be a SentenceTransformer, a hub id or a local folder, or "
+                        f"None for the packaged model; got {what}. The texts go second: adapt(model, texts) or "
+                        "adapt(texts=texts)")
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
     if texts is None:

@@ -215,6 +215,17 @@ def _stage_pairs(stages) -> list:
     return pairs
 
 
+def _check_not_swapped(query_embeddings, index: FunnelIndex, wanted) -> None:
+    """More results wanted than the corpus holds, from more queries than documents: queries and corpus were most
+    likely passed the wrong way round. Say so with both shapes, instead of "k must be in [1, 3]"."""
+    shape = tuple(getattr(query_embeddings, "shape", ()))
+    if (isinstance(wanted, (int, np.integer)) and not isinstance(wanted, bool) and wanted > index.n
+            and len(shape) == 2 and shape[0] > index.n):
+        raise ValueError(f"asked for {wanted} results from a corpus of only {index.n} rows: query_embeddings has "
+                         f"shape {shape} and corpus_embeddings {index.docs.shape}; are they the wrong way round? "
+                         "(queries first, corpus second)")
+
+
 def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = None, *,
                  backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine top-k at ``dim`` (default: full): the reference every funnel is compared with.
@@ -225,21 +236,29 @@ def exact_search(query_embeddings, corpus_embeddings, k: int, dim: int | None = 
         [[2, 1]]
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
+    _check_not_swapped(query_embeddings, index, k)
     k = check_int("k", k, low=1, high=index.n)
     dim = index.dim if dim is None else check_int("dim", dim, low=1, high=index.dim)
     return index.search(query_embeddings, [(dim, k)])
 
 
-def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, shortlist: int, k: int,
-                     rerank_dim: int | None = None, *, binary: bool = False,
+def shortlist_rerank(query_embeddings, corpus_embeddings, *, shortlist_dim: int, shortlist: int, k: int,
+                     rerank_dim: int | None = None, binary: bool = False,
                      backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
     """Shortlist ``shortlist`` documents with the ``shortlist_dim`` prefix, rerank them at ``rerank_dim``
     (default: full), return the top ``k``. ``shortlist`` is the shortlist size, as in
     :func:`mrl_tutorial.vectordb.funnel_search`.
 
-    With ``shortlist`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``.
+    With ``shortlist`` equal to the corpus size this is exactly :func:`exact_search` at ``rerank_dim``. The three
+    numbers are keyword-only: passed in a row they are easy to swap.
+
+    Examples:
+        >>> docs = np.array([[1.0, 0.0, 0.0, 0.0], [0.6, 0.8, 0.0, 0.0], [0.0, 0.6, 0.8, 0.0]])
+        >>> shortlist_rerank(docs[2:], docs, shortlist_dim=1, shortlist=3, k=1)[0].tolist()
+        [[2]]
     """
     index = FunnelIndex(corpus_embeddings, backend=backend)
+    _check_not_swapped(query_embeddings, index, shortlist)
     rerank_dim = index.dim if rerank_dim is None else check_int("rerank_dim", rerank_dim, low=1, high=index.dim)
     shortlist_dim = check_int("shortlist_dim", shortlist_dim, low=1, high=index.dim)
     shortlist = check_int("shortlist", shortlist, low=1, high=index.n)
@@ -252,8 +271,11 @@ def shortlist_rerank(query_embeddings, corpus_embeddings, shortlist_dim: int, sh
 def funnel_search(query_embeddings, corpus_embeddings, stages: Sequence[tuple[int, int]], *,
                   binary_first: bool = False, backend: Backend = "faiss") -> tuple[np.ndarray, np.ndarray]:
     """A multi-stage funnel, e.g. ``[(64, 200), (128, 50), (384, 10)]``; see :meth:`FunnelIndex.search`."""
-    return FunnelIndex(corpus_embeddings, backend=backend).search(query_embeddings, stages,
-                                                                   binary_first=binary_first)
+    index = FunnelIndex(corpus_embeddings, backend=backend)
+    first = stages[0] if isinstance(stages, (list, tuple)) and stages else None
+    if isinstance(first, (list, tuple)) and len(first) == 2:
+        _check_not_swapped(query_embeddings, index, first[1])
+    return index.search(query_embeddings, stages, binary_first=binary_first)
 
 
 def overlap_at_k(found: np.ndarray, reference: np.ndarray) -> float:

@@ -287,3 +287,10 @@ def test_fit_shows_a_progress_bar_with_the_loss_only_when_asked(capfd):
     assert "fitting the adaptor" in shown and "loss=" in shown
     fit_adaptor(X, TINY, progress=False)
     assert "fitting the adaptor" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("model", [TEXTS, tuple(TEXTS), 5])
+def test_adapt_names_its_first_argument_when_given_texts_or_a_non_model(model):
+    """adapt(texts) with the model left out says the model is the first argument and where the texts go."""
+    with pytest.raises(TypeError, match=r"model \(the first argument\) must be a SentenceTransformer.*texts go second"):
+        adapt(model)

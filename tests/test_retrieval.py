@@ -46,7 +46,7 @@ def test_three_stage_funnel_with_full_shortlists_equals_exact(vectors):
 def test_results_sorted_unique_and_in_range(vectors, binary):
     """Each query's results are k distinct, valid document indices with scores in descending order."""
     queries, docs = vectors
-    idx, scores = shortlist_rerank(queries, docs, 16, 50, 10, binary=binary, backend="faiss")
+    idx, scores = shortlist_rerank(queries, docs, shortlist_dim=16, shortlist=50, k=10, binary=binary, backend="faiss")
     assert idx.shape == scores.shape == (20, 10)
     assert (np.diff(scores, axis=1) <= 1e-7).all()
     assert all(len(set(row)) == 10 for row in idx)
@@ -56,9 +56,9 @@ def test_results_sorted_unique_and_in_range(vectors, binary):
 def test_ids_are_stable_across_backends_and_runs(vectors):
     """The NumPy and faiss back-ends, and two faiss runs, return the same result ids."""
     queries, docs = vectors
-    a = shortlist_rerank(queries, docs, 16, 100, 10, backend="numpy")[0]
-    b = shortlist_rerank(queries, docs, 16, 100, 10, backend="faiss")[0]
-    c = shortlist_rerank(queries, docs, 16, 100, 10, backend="faiss")[0]
+    a = shortlist_rerank(queries, docs, shortlist_dim=16, shortlist=100, k=10, backend="numpy")[0]
+    b = shortlist_rerank(queries, docs, shortlist_dim=16, shortlist=100, k=10, backend="faiss")[0]
+    c = shortlist_rerank(queries, docs, shortlist_dim=16, shortlist=100, k=10, backend="faiss")[0]
     assert (a == b).all() and (b == c).all()
 
 
@@ -113,7 +113,7 @@ def test_faiss_exact_equals_numpy_exact(vectors):
 def test_binary_full_shortlist_equals_exact(vectors):
     """A binary shortlist of the whole corpus, reranked at full dim, returns exactly the exact search's top 10."""
     queries, docs = vectors
-    idx, _ = shortlist_rerank(queries, docs, 32, len(docs), 10, binary=True)
+    idx, _ = shortlist_rerank(queries, docs, shortlist_dim=32, shortlist=len(docs), k=10, binary=True)
     assert (idx == exact_search(queries, docs, k=10)[0]).all()
 
 
@@ -121,7 +121,8 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
     """Growing the shortlist never lowers the overlap with exact search, and the whole corpus reaches 1.0."""
     queries, docs = vectors
     reference = exact_search(queries, docs, k=10)[0]
-    overlaps = [overlap_at_k(shortlist_rerank(queries, docs, 8, s, 10)[0], reference) for s in (10, 40, 160, 500)]
+    overlaps = [overlap_at_k(shortlist_rerank(queries, docs, shortlist_dim=8, shortlist=s, k=10)[0], reference)
+                for s in (10, 40, 160, 500)]
     assert overlaps == sorted(overlaps) and overlaps[-1] == 1.0
 
 
@@ -129,17 +130,26 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
     (lambda q, d: exact_search(q, d, k=501), r"^k must be an int in \[1, 500\], got 501"),
     (lambda q, d: exact_search(q, d, k=0), r"^k must be an int in \[1, 500\], got 0"),
     (lambda q, d: exact_search(q, d, k=10, dim=0), r"^dim must be an int in \[1, 64\], got 0"),
-    (lambda q, d: shortlist_rerank(q, d, 0, 50, 10), r"^shortlist_dim must be an int in \[1, 64\], got 0"),
-    (lambda q, d: shortlist_rerank(q, d, 65, 50, 10, rerank_dim=64), r"^shortlist_dim must be an int in \[1, 64\]"),
-    (lambda q, d: shortlist_rerank(q, d, 8, 50, 10, rerank_dim=0), r"^rerank_dim must be an int in \[1, 64\]"),
-    (lambda q, d: shortlist_rerank(q, d, 8, 50, 60), r"^k must be an int in \[1, 50\], got 60"),
-    (lambda q, d: shortlist_rerank(q, d, 64, 50, 10, rerank_dim=64), "smaller than rerank_dim"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=0, shortlist=50, k=10),
+     r"^shortlist_dim must be an int in \[1, 64\], got 0"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=65, shortlist=50, k=10, rerank_dim=64),
+     r"^shortlist_dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=8, shortlist=50, k=10, rerank_dim=0),
+     r"^rerank_dim must be an int in \[1, 64\]"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=8, shortlist=50, k=60),
+     r"^k must be an int in \[1, 50\], got 60"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=64, shortlist=50, k=10, rerank_dim=64),
+     "smaller than rerank_dim"),
+    (lambda q, d: exact_search(d, q[:3], k=10), r"query_embeddings has shape \(500, 64\) and corpus_embeddings "
+     r"\(3, 64\); are they the wrong way round"),
+    (lambda q, d: shortlist_rerank(d, q[:3], shortlist_dim=8, shortlist=20, k=10), "wrong way round"),
+    (lambda q, d: funnel_search(d, q[:3], [(8, 20), (64, 10)]), "wrong way round"),
     (lambda q, d: funnel_search(q, d, [(32, 100), (16, 10)]), "must increase"),
     (lambda q, d: funnel_search(q, d, [(16, 10), (32, 50)]), r"^stages\[1\] k must be an int in \[1, 10\]"),
     (lambda q, d: funnel_search(q, d, []), "at least one"),
     (lambda q, d: exact_search(q[:, :32], d, 10), "query embeddings have dim 32 but the corpus has dim 64"),
     (lambda q, d: exact_search(q, d[:0], 10), "must not be empty"),
-    (lambda q, d: shortlist_rerank(q, d, 12, 50, 10, binary=True), "divisible by 8"),
+    (lambda q, d: shortlist_rerank(q, d, shortlist_dim=12, shortlist=50, k=10, binary=True), "divisible by 8"),
     (lambda q, d: FunnelIndex(d, backend="gpu"), "backend must be"),
 ])
 def test_bad_input(vectors, call, match):
