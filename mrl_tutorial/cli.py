@@ -45,7 +45,8 @@ def _train(args: argparse.Namespace) -> int:
         data = load_pairs(args.data, split=args.split, config=args.config)
     if args.max_rows:
         data = data.select(range(min(args.max_rows, data.num_rows)))
-    print(f"training {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: {recipe}")
+    print(f"training a {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: "
+          f"{recipe.summary()}")
     train(args.model, data, recipe, output_dir=args.output, overwrite=args.overwrite, device=args.device,
           progress=not args.quiet)
     print(f"saved to {args.output}")

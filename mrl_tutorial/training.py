@@ -79,6 +79,27 @@ class Recipe:
         """A copy with some fields changed (and checked again)."""
         return dataclasses.replace(self, **changes)
 
+    def summary(self) -> str:
+        r"""One line a person can read: which loss over which dims, what trains, and how long.
+
+        Examples:
+            >>> print(Recipe().summary().replace("; ", ";\n"))
+            MatryoshkaLoss(MNRL) over all dims, halving from the model's;
+            trains a linear head on the frozen encoder;
+            1 epoch(s) at lr 0.003, batch 64, warm-up 10%;
+            seed 12
+        """
+        if self.matryoshka:
+            dims = ("all dims, halving from the model's" if self.matryoshka_dims is None
+                    else f"dims {list(self.matryoshka_dims)}")
+            every = "" if self.n_dims_per_step == -1 else f" ({self.n_dims_per_step} a step)"
+            loss = f"MatryoshkaLoss({self.loss.upper()}) over {dims}{every}"
+        else:
+            loss = f"{self.loss.upper()} on the full vector"
+        what = "a linear head on the frozen encoder" if self.freeze_encoder else "the whole encoder"
+        return (f"{loss}; trains {what}; {self.epochs:g} epoch(s) at lr {self.lr:g}, batch {self.batch_size}, "
+                f"warm-up {self.warmup_ratio:.0%}; seed {self.seed}")
+
 
 # The recipe notebooks 03-05 use, chosen on SICK by benchmarks/recipe_sick.py (table in benchmarks/README.md):
 # longer or slower training fits the small bundled set better and real data worse. The same at full size.
