@@ -5,23 +5,28 @@ Matryoshka-Adaptor keeps the encoder frozen and learns a small map ``f`` on its 
 prefix of ``f(e)`` keeps the *full* vector's similarity structure. It needs no labels, only the user's texts.
 Summed over the prefix sizes ``m`` (cosines of the re-normalized prefix ``f(e)[:m]``):
 
-- **pairwise**: mean over the pairs ``(i, j)`` of a batch of ``|cos(e_i, e_j) - cos(f(e_i)[:m], f(e_j)[:m])|``;
-- **top-k**: the same term over each row's ``k`` nearest full-dim neighbours in the batch (the pairs a search
+- **pairwise**: mean over the pairs ``(i, j)`` of a block of ``(cos(e_i, e_j) - cos(f(e_i)[:m], f(e_j)[:m]))**2``
+  (the paper takes absolute differences; squared ones make the loss smooth, so the fit can reach an exact minimum);
+- **top-k**: the same term over each row's ``k`` nearest full-dim neighbours in the block (the pairs a search
   must get right);
-- **reconstruction** (only for the residual map, which can drift): ``beta * mean |f(e) - e|``.
+- **regularization**: how far the map is from its start (the rotation's skew generator, squared; for the residual
+  map ``mean (f(e) - start(e))**2``), which gives the fit one well-defined minimum.
 
-An optional **supervised** stage adds a ranking loss on labelled data at every prefix (in-batch-negatives
-ranking on triplets, CoSENT on scored pairs), with the label-free terms kept as a regularizer.
+The fit is deterministic and run to convergence (:func:`fit_adaptor`): fixed blocks, float64, L-BFGS until the
+gradient vanishes, so float noise from another CPU does not move the digits a notebook prints.
+
+An optional **supervised** term (``supervised_weight``) adds a ranking loss on labelled data at every prefix
+(in-block-negatives ranking on triplets, CoSENT on scored pairs) to the same objective.
 
 Two kinds of map:
 
-- ``"orthogonal"`` (the default): a 384 x 384 rotation (``torch.nn.utils.parametrizations.orthogonal``, Cayley
-  map), started at the PCA rotation of the fitting texts. A rotation leaves every full-dim cosine unchanged,
+- ``"orthogonal"`` (the default): a 384 x 384 rotation (the Cayley transform of a skew-symmetric matrix), started
+  at the PCA rotation of the fitting texts. A rotation leaves every full-dim cosine unchanged,
   so the full-dim model *is* the original model — by construction, not by tuning — and only what each prefix
   keeps changes. Saved as one bias-free ``Dense`` module.
 - ``"residual"``: the paper's ``e + g(e)`` with ``g`` a one-layer ``tanh`` map started at zero, after the same
   start rotation: two ``Dense`` modules (the second with ``use_residual=True``). Full-dim cosines may move,
-  so the reconstruction term holds them.
+  so the regularization term holds them.
 
 Why the plain-torch loss and not sentence-transformers' own losses: ``MatryoshkaLoss`` around
 ``CoSENTLoss`` / ``CosineSimilarityLoss`` on pairs scored by the frozen model's full-dim cosine expresses the
@@ -29,8 +34,8 @@ pairwise term natively, and ``benchmarks/adaptor_sick.py`` runs it (through :fun
 with a frozen encoder). It trains an unconstrained head through the tokenizer and trainer, so full-dim scores
 drift, and it cannot express the top-k term over a batch or an orthogonal constraint; measured on SICK it was
 below the plain-torch orthogonal adaptor at every dim (table in ``benchmarks/README.md``). The plain-torch
-loss runs on cached embeddings: the encoder runs once per distinct text, then each step is a few small
-matrix products, seconds on a CPU.
+loss runs on cached embeddings: the encoder runs once per distinct text, then each loss evaluation is a few
+matrix products; the whole fit takes about half a minute on 2 CPU cores.
 
 References:
     Yoon et al., "Matryoshka-Adaptor: Unsupervised and Supervised Tuning for Smaller Embedding Dimensions",
