@@ -348,12 +348,6 @@ class MatryoshkaAdaptor(nn.Module):
         x = self.start_map(e)
         return x + torch.tanh(self.residual(x))
 
-    def prefix(self, e: Tensor, dim: int) -> Tensor:
-        """The first ``dim`` output coordinates (for the orthogonal kind, without computing the others)."""
-        if self.kind == "orthogonal":
-            return e @ self.weight[:dim].T
-        return self(e)[..., :dim]
-
     def to_modules(self) -> list[nn.Module]:
         """The map as sentence-transformers ``Dense`` modules (weights copied), ready to append to a model."""
         from sentence_transformers.base.modules import Dense
@@ -470,21 +464,24 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
     widest = max(kept_dims)
     shares = [b.shape[0] * b.shape[1] / n for b in blocks]  # each block group's share of the rows
     targets = [_cosines(b) for b in blocks]  # the frozen model's full-dim cosines: fixed, computed once
-    neighbours = [_neighbours(t, min(recipe.k, b.shape[1] - 1)) for t, b in zip(targets, blocks, strict=True)]
+    neighbours = [_neighbours(t, recipe.k) for t in targets]  # every block has more than k rows (k < batch_size)
     wanted = [torch.gather(t, -1, i) for t, i in zip(targets, neighbours, strict=True)]
     starts = [adaptor.start_map(b).detach() for b in blocks] if recipe.kind == "residual" else None
 
     def objective() -> Tensor:
         total = adaptor.penalty() * recipe.regularization
+        # the rotation (one Cayley solve) once per evaluation, and only the rows the prefixes use
+        leading = adaptor.weight[:widest] if recipe.kind == "orthogonal" else None
         for i, block in enumerate(blocks):
-            out = adaptor.prefix(block, widest)
+            full = adaptor(block) if leading is None else None
+            out = block @ leading.T if leading is not None else full[..., :widest]
             loss = block.new_zeros(())
             if recipe.pairwise_weight:
                 loss = loss + recipe.pairwise_weight * _pairwise_term(targets[i], out, kept_dims, kept_weights)
             if recipe.topk_weight:
                 loss = loss + recipe.topk_weight * _topk_term(wanted[i], neighbours[i], out, kept_dims, kept_weights)
             if starts is not None:
-                loss = loss + recipe.regularization * reconstruction_loss(starts[i], adaptor(block))
+                loss = loss + recipe.regularization * reconstruction_loss(starts[i], full)
             total = total + shares[i] * loss
         if sup is not None:
             columns, scores = sup
