@@ -4,9 +4,10 @@
   and the funnel table, and writes the README's two figures (see :mod:`mrl_tutorial.report`).
 - ``mrl-tutorial adapt`` fits a label-free Matryoshka adaptor (:mod:`mrl_tutorial.adaptor`) on any frozen model
   from the user's texts and saves an ordinary sentence-transformers model folder.
-- ``mrl-tutorial train`` runs :func:`mrl_tutorial.training.train` at any scale, e.g. the blog's setting on
-  a GPU (also under ``accelerate launch -m mrl_tutorial.cli train ...`` or ``torchrun``, which the
-  sentence-transformers trainer supports).
+- ``mrl-tutorial train`` runs :func:`mrl_tutorial.training.train`: by default the tutorial's recipe on the
+  user's texts (``--texts``, scored by the model itself), ``--triplets`` for labelled triplets, at any scale,
+  e.g. the blog's setting on a GPU with ``--full-finetune`` (also under ``accelerate launch -m mrl_tutorial.cli
+  train ...`` or ``torchrun``, which the sentence-transformers trainer supports).
 """
 
 from __future__ import annotations
@@ -22,35 +23,61 @@ def _train(args: argparse.Namespace) -> int:
 
     # before any data is read, and before torch and sentence-transformers are imported (seconds)
     check_output_dir(args.output, overwrite=args.overwrite, name="--output", hint="add --overwrite to replace it")
+    if args.texts and (args.data or args.triplets):
+        raise ValueError(f"--texts {args.texts!r} are paired and scored by the model itself; it cannot be combined "
+                         "with --data or --triplets (labelled training data)")
     from mrl_tutorial.config import quiet
-    from mrl_tutorial.data import load_pairs, load_sts
-    from mrl_tutorial.training import Recipe, parse_dims, train
+    from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, parse_dims, train
 
+    base = TRIPLET_RECIPE if args.triplets else TUTORIAL_RECIPE
+    changes = {"matryoshka": not args.standard, "n_dims_per_step": args.n_dims_per_step}
+    if args.full_finetune:
+        changes.update(freeze_encoder=False, orthogonal=False)
+    elif args.free_head:
+        changes["orthogonal"] = False
+    for name in ("loss", "epochs", "lr", "batch_size", "seed"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.dims:
+        changes["matryoshka_dims"] = parse_dims(args.dims)
+    if args.weights:
+        changes["matryoshka_weights"] = tuple(float(w) for w in args.weights)
+    recipe = base.replace(**changes)  # checked here, before a model is loaded
     quiet(progress_bars=not args.quiet)
-    recipe = Recipe(
-        matryoshka=not args.standard,
-        loss=args.loss,
-        matryoshka_dims=parse_dims(args.dims) if args.dims else None,
-        matryoshka_weights=tuple(float(w) for w in args.weights) if args.weights else None,
-        n_dims_per_step=args.n_dims_per_step,
-        freeze_encoder=not args.full_finetune,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-    )
-    if args.loss == "cosent":
-        data = load_sts(args.data, split=args.split, config=args.config)
-    else:
-        data = load_pairs(args.data, split=args.split, config=args.config)
-    if args.max_rows:
-        data = data.select(range(min(args.max_rows, data.num_rows)))
+    data, model = _training_data(args, recipe)
     print(f"training a {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: "
           f"{recipe.summary()}")
-    train(args.model, data, recipe, output_dir=args.output, overwrite=args.overwrite, device=args.device,
+    train(model, data, recipe, output_dir=args.output, overwrite=args.overwrite, device=args.device,
           progress=not args.quiet)
     print(f"saved to {args.output}")
     return 0
+
+
+def _training_data(args: argparse.Namespace, recipe):
+    """The rows to train on, and the model (loaded once if the texts need scoring by it, else its name)."""
+    from mrl_tutorial.data import load_pairs, load_sts
+
+    if args.max_rows is not None and args.max_rows < 1:
+        raise ValueError(f"--max-rows must be a positive number of rows, got {args.max_rows}")
+    if args.data is None and recipe.loss != "mnrl":  # no labels: the model scores pairs of the texts
+        from mrl_tutorial.adaptor import bundled_texts, read_texts
+        from mrl_tutorial.models import load_model
+        from mrl_tutorial.training import teacher_pairs
+
+        texts = read_texts(args.texts) if args.texts else bundled_texts()
+        model = load_model(args.model, device=args.device)
+        print(f"pairing {len(set(texts))} distinct texts, scored by the starting model's own cosines")
+        data = teacher_pairs(model, texts, seed=recipe.seed)
+    else:
+        model = args.model
+        source = "bundled" if args.data is None else args.data
+        if recipe.loss == "mnrl":
+            data = load_pairs(source, split=args.split, config=args.config)
+        else:
+            data = load_sts(source, split=args.split, config=args.config)
+    if args.max_rows:
+        data = data.select(range(min(args.max_rows, data.num_rows)))
+    return data, model
 
 
 def _adapt(args: argparse.Namespace) -> int:
@@ -90,22 +117,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mrl-tutorial", description="Matryoshka embeddings tutorial tools")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    t = commands.add_parser("train", help="train a standard or Matryoshka embedding model")
+    t = commands.add_parser("train", help="train a Matryoshka (or standard) embedding model")
     t.add_argument("--model", default=None, help="hub id or local folder (default: packaged all-MiniLM-L6-v2)")
-    t.add_argument("--data", default="bundled", help="'bundled', a hub id, or a local file")
+    t.add_argument("--texts", default=None,
+                   help="your texts, paired and scored by the model itself (no labels): a .txt file (one text a "
+                        "line) or a CSV/TSV/JSONL file with a 'text' column (default: the bundled texts)")
+    t.add_argument("--triplets", action="store_true",
+                   help="the earlier recipe: MNRL on labelled (anchor, positive, negative) triplets from --data")
+    t.add_argument("--data", default=None,
+                   help="labelled data instead of --texts: 'bundled', a hub id, or a local file (triplets for "
+                        "mnrl, scored pairs for cosine/cosent)")
     t.add_argument("--config", default=None, help="hub dataset configuration (e.g. 'triplet' for all-nli)")
     t.add_argument("--split", default="train")
     t.add_argument("--max-rows", type=int, default=None, help="use only the first N rows")
-    t.add_argument("--loss", choices=["mnrl", "cosent"], default="mnrl")
+    t.add_argument("--loss", choices=["cosine", "cosent", "mnrl"], default=None,
+                   help="base loss inside MatryoshkaLoss (default: cosine; mnrl with --triplets)")
     t.add_argument("--standard", action="store_true", help="train without MatryoshkaLoss (the baseline)")
     t.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
     t.add_argument("--weights", nargs="+", default=None, help="one weight per dim (default: all 1)")
     t.add_argument("--n-dims-per-step", type=int, default=-1)
-    t.add_argument("--full-finetune", action="store_true", help="train the whole encoder (default: frozen + head)")
-    t.add_argument("--epochs", type=float, default=1)
-    t.add_argument("--lr", type=float, default=3e-3)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--seed", type=int, default=12)
+    t.add_argument("--free-head", action="store_true",
+                   help="train a free linear head instead of a rotation (the default with --triplets)")
+    t.add_argument("--full-finetune", action="store_true",
+                   help="train the whole encoder, for a GPU (default: frozen encoder + head)")
+    t.add_argument("--epochs", type=float, default=None, help="default: the recipe's (1)")
+    t.add_argument("--lr", type=float, default=None, help="default: the recipe's (1e-3; 3e-3 with --triplets)")
+    t.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64)")
+    t.add_argument("--seed", type=int, default=None, help="default: the recipe's (12)")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: a GPU if there is one)")
     t.add_argument("--output", required=True, help="folder to save the model to (must not exist)")
     t.add_argument("--overwrite", action="store_true", help="replace --output if it exists")

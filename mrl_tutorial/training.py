@@ -1,20 +1,28 @@
 """Notebook 03 — training a Matryoshka model with the sentence-transformers trainer and weighted dims.
 
-:func:`train` wraps ``SentenceTransformerTrainer`` + ``MatryoshkaLoss`` around ``MultipleNegativesRankingLoss``
-or ``CoSENTLoss``. Two recipes:
+:func:`train` wraps ``SentenceTransformerTrainer`` + ``MatryoshkaLoss`` around ``CosineSimilarityLoss``,
+``CoSENTLoss`` or ``MultipleNegativesRankingLoss``. What trains:
 
-- ``freeze_encoder=True`` (the default, the recipe that shows the effect on a CPU in a minute): the
-  encoder is frozen and a square linear head, started at the identity, is trained on top of it. The frozen
-  encoder's output never changes, so it is computed once per distinct sentence and cached during training.
+- ``freeze_encoder=True`` (the default): the encoder is frozen and a square linear head, started at the identity,
+  is trained on top of it. The frozen encoder's output never changes, so it is computed once per distinct sentence
+  and cached during training. With ``orthogonal=True`` the head is kept a rotation while it trains (a
+  ``torch`` orthogonal parametrization), so full-dim cosines stay exactly the starting model's.
 - ``freeze_encoder=False``: a full fine-tune, the blog's recipe (mpnet-base on AllNLI, dims 768…64), for a
-  GPU; ``mrl-tutorial train`` runs it from the command line, also under ``torchrun`` or
+  GPU; ``mrl-tutorial train --full-finetune`` runs it from the command line, also under ``torchrun`` or
   ``accelerate launch``.
+
+The tutorial's recipe (:data:`TUTORIAL_RECIPE`) needs no labels: :func:`teacher_pairs` pairs the user's texts
+(random pairs and each text's nearest neighbours) and scores each pair with the *starting model's own* full-dim
+cosine; ``MatryoshkaLoss(CosineSimilarityLoss)`` then asks every prefix of the rotated vector to give the same
+cosines. It is notebook 04's adaptor idea (the starting model as teacher) through the blog's trainer and loss.
+:data:`TRIPLET_RECIPE` is the earlier recipe (MNRL on labelled triplets), kept for comparison.
 
 :func:`tutorial_models` trains the standard and the Matryoshka model that notebooks 03–05 compare, once,
 and caches them on disk keyed by a hash of the recipe and the data.
 
 References:
     Kusupati et al., "Matryoshka Representation Learning", NeurIPS 2022, arXiv 2205.13147.
+    Yoon et al., "Matryoshka-Adaptor", EMNLP 2024, arXiv 2407.20243 (the starting model as teacher).
 """
 
 from __future__ import annotations
@@ -38,8 +46,8 @@ from mrl_tutorial._checks import check_bool, check_int, check_number, check_outp
 from mrl_tutorial.config import cache_dir, cache_key, under_test
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
-__all__ = ["Recipe", "TUTORIAL_RECIPE", "add_projection_head", "train", "tutorial_models", "save_model",
-           "step_time"]
+__all__ = ["Recipe", "TUTORIAL_RECIPE", "TRIPLET_RECIPE", "add_projection_head", "default_data", "teacher_pairs",
+           "train", "tutorial_models", "save_model", "step_time"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,8 @@ class Recipe:
     """
 
     matryoshka: bool = True
-    loss: Literal["mnrl", "cosent"] = "mnrl"
+    loss: Literal["mnrl", "cosent", "cosine"] = "mnrl"
+    orthogonal: bool = False
     matryoshka_dims: tuple[int, ...] | None = None
     matryoshka_weights: tuple[float, ...] | None = None
     n_dims_per_step: int = -1
@@ -62,12 +71,16 @@ class Recipe:
     seed: int = 12
 
     def __post_init__(self) -> None:
-        if self.loss not in ("mnrl", "cosent"):
-            raise ValueError(f"loss must be 'mnrl' or 'cosent', got {self.loss!r}")
+        if self.loss not in ("mnrl", "cosent", "cosine"):
+            raise ValueError(f"loss must be 'mnrl', 'cosent' or 'cosine', got {self.loss!r}")
         if not (type(self.n_dims_per_step) is int and self.n_dims_per_step == -1):
             check_int("n_dims_per_step (or -1 for all dims)", self.n_dims_per_step, low=1)
         check_bool("matryoshka", self.matryoshka)
         check_bool("freeze_encoder", self.freeze_encoder)
+        check_bool("orthogonal", self.orthogonal)
+        if self.orthogonal and not self.freeze_encoder:
+            raise ValueError("orthogonal=True keeps the *head* a rotation; it needs freeze_encoder=True, got "
+                             "freeze_encoder=False (a full fine-tune has no head)")
         check_number("epochs", self.epochs, low=0, low_open=True)
         check_number("lr", self.lr, low=0, low_open=True)  # inf would train a model of NaNs
         check_int("batch_size", self.batch_size, low=2)  # in-batch negatives need company
@@ -96,14 +109,18 @@ class Recipe:
             loss = f"MatryoshkaLoss({self.loss.upper()}) over {dims}{every}"
         else:
             loss = f"{self.loss.upper()} on the full vector"
-        what = "a linear head on the frozen encoder" if self.freeze_encoder else "the whole encoder"
+        head = "an orthogonal head" if self.orthogonal else "a linear head"
+        what = f"{head} on the frozen encoder" if self.freeze_encoder else "the whole encoder"
         return (f"{loss}; trains {what}; {self.epochs:g} epoch(s) at lr {self.lr:g}, batch {self.batch_size}, "
                 f"warm-up {self.warmup_ratio:.0%}; seed {self.seed}")
 
 
-# The recipe notebooks 03-05 use, chosen on SICK by benchmarks/recipe_sick.py (table in benchmarks/README.md):
-# longer or slower training fits the small bundled set better and real data worse. The same at full size.
-TUTORIAL_RECIPE = Recipe(epochs=1, lr=3e-3, batch_size=64)
+# The recipe notebooks 03-05 use, on teacher_pairs() of the bundled texts; chosen on SICK train + trial by
+# benchmarks/recipe_sick.py and reported on SICK test (tables in benchmarks/README.md).
+TUTORIAL_RECIPE = Recipe(loss="cosine", orthogonal=True, epochs=1, lr=1e-3, batch_size=64)
+# The earlier recipe: MNRL on the bundled (labelled) triplets, a free linear head. Below the untrained model at
+# most dims on SICK; kept for comparison and one flag away in the CLI (``--triplets``).
+TRIPLET_RECIPE = Recipe(loss="mnrl", epochs=1, lr=3e-3, batch_size=64)
 
 
 def add_projection_head(model: SentenceTransformer) -> SentenceTransformer:
@@ -262,7 +279,7 @@ def _check_evaluation(evaluator, eval_steps: int | None, eval_log: list | None) 
 
 def _check_train_dataset(train_dataset: Dataset, recipe: Recipe) -> None:
     """The columns the loss needs, and at least one batch of rows."""
-    needed = ("sentence1", "sentence2", "score") if recipe.loss == "cosent" else ("anchor", "positive")
+    needed = ("sentence1", "sentence2", "score") if recipe.loss != "mnrl" else ("anchor", "positive")
     missing = [c for c in needed if c not in train_dataset.column_names]
     if missing:
         raise ValueError(f"train_dataset lacks column(s) {missing} needed by loss {recipe.loss!r}; "
@@ -272,24 +289,95 @@ def _check_train_dataset(train_dataset: Dataset, recipe: Recipe) -> None:
                          f"got {recipe.batch_size}")
 
 
-def _freeze_encoder(model: SentenceTransformer) -> int:
-    """Append the trainable identity-started head, freeze everything before it; the number of frozen modules."""
+def _freeze_encoder(model: SentenceTransformer, recipe: Recipe) -> int:
+    """Append the trainable identity-started head (kept a rotation while it trains if ``recipe.orthogonal``),
+    freeze everything before it; the number of frozen modules."""
     add_projection_head(model)
     n_frozen = len(model) - 2  # everything before the new Dense + Normalize
     for i in range(n_frozen):
         model[i].requires_grad_(False)
+    if recipe.orthogonal:
+        from torch.nn.utils.parametrizations import orthogonal
+
+        # weight = start @ cayley(A), A trained from 0: the identity at step 0 and a rotation at every step
+        orthogonal(model[-2].linear, orthogonal_map="cayley")
     return n_frozen
+
+
+def _fold_parametrizations(model: SentenceTransformer) -> None:
+    """Replace a trained orthogonal parametrization by the plain weight it computes, so the model saves and loads
+    as an ordinary ``Dense`` module."""
+    from torch.nn.utils import parametrize
+
+    for module in model.modules():
+        if parametrize.is_parametrized(module, "weight"):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
+
+
+def teacher_pairs(model: SentenceTransformer, texts: Sequence[str], *, n_random: int = 60_000,
+                  n_neighbours: int = 10, seed: int = 12, cache: bool = False) -> Dataset:
+    """Pairs of ``texts`` scored by ``model``'s own full-dim cosine: labels for a Matryoshka loss without labels.
+
+    ``n_random`` pairs of two different texts drawn at random, plus each text with its ``n_neighbours`` nearest
+    texts (the pairs whose order matters most to a search), shuffled by ``seed``. Columns ``sentence1``,
+    ``sentence2``, ``score`` (the cosine, rounded to 6 decimals so float noise of another CPU does not move it),
+    the format of ``CosineSimilarityLoss`` and ``CoSENTLoss``. ``cache`` keeps the texts' embeddings on disk, as in
+    :func:`~mrl_tutorial.embeddings.encode`.
+
+    Examples:
+        >>> from mrl_tutorial.models import load_model
+        >>> texts = ["a cup of tea", "a mug of tea", "a red car", "a blue truck", "the stock market fell"]
+        >>> pairs = teacher_pairs(load_model(device="cpu"), texts, n_random=6, n_neighbours=1, seed=0)
+        >>> pairs.column_names, pairs.num_rows <= 6 + 5
+        (['sentence1', 'sentence2', 'score'], True)
+        >>> row = next(r for r in pairs if {r["sentence1"], r["sentence2"]} == {"a cup of tea", "a mug of tea"})
+        >>> bool(row["score"] > 0.8)
+        True
+    """
+    import numpy as np
+
+    from mrl_tutorial.embeddings import encode_unique
+
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+    texts = list(dict.fromkeys(texts))  # distinct, first-seen order
+    if len(texts) < 2 or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ValueError(f"texts must hold at least 2 distinct non-empty strings, got {len(texts)} distinct")
+    check_int("n_random", n_random, low=0)
+    check_int("n_neighbours", n_neighbours, low=0, high=len(texts) - 1)
+    check_int("seed", seed, low=0)
+    if n_random + n_neighbours == 0:
+        raise ValueError("n_random and n_neighbours are both 0: there would be no pairs")
+    emb = torch.from_numpy(encode_unique(model, texts, cache=cache)).double()
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, len(texts), n_random)
+    second = (first + rng.integers(1, len(texts), n_random)) % len(texts)  # never the same text
+    if n_neighbours:
+        near = []
+        for start in range(0, len(texts), 1024):  # (block, n) similarities at a time, not (n, n)
+            sims = emb[start:start + 1024] @ emb.T
+            sims[torch.arange(sims.shape[0]), torch.arange(start, start + sims.shape[0])] = -torch.inf
+            near.append(torch.topk(sims, n_neighbours, dim=1).indices.numpy())
+        first = np.concatenate([first, np.repeat(np.arange(len(texts)), n_neighbours)])
+        second = np.concatenate([second, np.concatenate(near).ravel()])
+    order = rng.permutation(len(first))
+    first, second = first[order], second[order]
+    scores = (emb[first] * emb[second]).sum(1).numpy().round(6)
+    return Dataset.from_dict({"sentence1": [texts[i] for i in first], "sentence2": [texts[j] for j in second],
+                              "score": scores.tolist()})
 
 
 def _loss(model: SentenceTransformer, recipe: Recipe):
     """The recipe's base loss, wrapped in ``MatryoshkaLoss`` for a Matryoshka recipe."""
     from sentence_transformers.sentence_transformer.losses import (
         CoSENTLoss,
+        CosineSimilarityLoss,
         MatryoshkaLoss,
         MultipleNegativesRankingLoss,
     )
 
-    base_loss = CoSENTLoss(model) if recipe.loss == "cosent" else MultipleNegativesRankingLoss(model)
+    base_loss = {"cosent": CoSENTLoss, "cosine": CosineSimilarityLoss,
+                 "mnrl": MultipleNegativesRankingLoss}[recipe.loss](model)
     if not recipe.matryoshka:
         return base_loss
     full_dim = model.get_embedding_dimension()
@@ -380,7 +468,8 @@ def train(
         model: a ``SentenceTransformer`` (copied, never changed in place), a hub id or a local folder, or
             ``None`` for the packaged all-MiniLM-L6-v2.
         train_dataset: columns ``anchor, positive[, negative]`` for MNRL, ``sentence1, sentence2, score``
-            for CoSENT; default the bundled triplets.
+            for CoSENT and the cosine loss; default :func:`default_data` (for the tutorial's recipe, the bundled
+            texts paired and scored by the starting model).
         recipe: the :class:`Recipe`.
         output_dir: where to save the trained model (written to a temporary folder, then moved).
         overwrite: replace an existing ``output_dir``; without it an existing folder raises ``ValueError``
@@ -408,20 +497,22 @@ def train(
         >>> m.encode(["a cup of tea"]).shape
         (1, 384)
     """
-    from mrl_tutorial.data import load_pairs
     from mrl_tutorial.models import load_model, resolve_device
 
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
     _check_evaluation(evaluator, eval_steps, eval_log)
     device = resolve_device(device)
-    train_dataset = load_pairs() if train_dataset is None else train_dataset
-    _check_train_dataset(train_dataset, recipe)  # before the model is loaded
+    if train_dataset is not None:
+        _check_train_dataset(train_dataset, recipe)  # before the model is loaded
     if isinstance(model, SentenceTransformer):
         model = copy.deepcopy(model).to(device)  # the caller's model is never changed
     else:
         model = load_model(model, device=device)
-    n_frozen = _freeze_encoder(model) if recipe.freeze_encoder else len(model)
+    if train_dataset is None:
+        train_dataset = default_data(recipe, model)
+        _check_train_dataset(train_dataset, recipe)
+    n_frozen = _freeze_encoder(model, recipe) if recipe.freeze_encoder else len(model)
     loss = _loss(model, recipe)
     show = (not under_test()) if progress is None else progress
     with tempfile.TemporaryDirectory(prefix="mrl-train-") as scratch:
@@ -436,6 +527,7 @@ def train(
             trainer.train()
             if evaluator is not None and trainer.state.global_step not in _evaluated_steps(trainer.state.log_history):
                 trainer.evaluate()  # the trained model's scores too, while the frozen encoder's outputs are cached
+    _fold_parametrizations(model)
     model.eval()
     if eval_log is not None:
         eval_log.extend(_evaluations(trainer.state.log_history))
@@ -450,16 +542,18 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
                     retrain: bool = False) -> dict[str, SentenceTransformer]:
     """The standard and the Matryoshka model of the tutorial, trained once and then loaded from the cache.
 
-    Both use ``recipe`` with the same data, seed and steps; only ``matryoshka`` differs. The cache folder
-    (:func:`~mrl_tutorial.config.cache_dir`) is keyed by a hash of the recipe, the base model and the data.
+    Both use ``recipe`` with the same data, seed and steps; only ``matryoshka`` differs. The data default to the
+    recipe's own: :func:`teacher_pairs` of the bundled texts (``adaptor.bundled_texts()``) scored by the starting
+    model for a pair loss, the bundled triplets for MNRL. The cache folder (:func:`~mrl_tutorial.config.cache_dir`)
+    is keyed by a hash of the recipe, the base model and the data.
 
     Returns:
         ``{"standard": model, "matryoshka": model}``.
     """
-    from mrl_tutorial.data import load_pairs
     from mrl_tutorial.models import load_model
 
-    data = train_dataset if train_dataset is not None else load_pairs()
+    check_bool("retrain", retrain)
+    data = train_dataset if train_dataset is not None else default_data(recipe, load_model(model_name, device=device))
     out = {}
     for name, flag in (("standard", False), ("matryoshka", True)):
         variant = recipe.replace(matryoshka=flag)
@@ -469,6 +563,17 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
         else:
             out[name] = train(model_name, data, variant, output_dir=folder, overwrite=True, device=device)
     return out
+
+
+def default_data(recipe: Recipe, model: SentenceTransformer) -> Dataset:
+    """The training data a recipe uses when none is given: the bundled triplets for MNRL; for a pair loss,
+    :func:`teacher_pairs` of the bundled texts scored by the starting ``model`` (their embeddings cached on disk)."""
+    from mrl_tutorial.adaptor import bundled_texts
+    from mrl_tutorial.data import load_pairs
+
+    if recipe.loss == "mnrl":
+        return load_pairs()
+    return teacher_pairs(model, bundled_texts(), seed=recipe.seed, cache=True)
 
 
 def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int], *, steps: int = 4,

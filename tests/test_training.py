@@ -183,7 +183,7 @@ def test_cli_trains_a_tiny_model_end_to_end(tmp_path):
     data = tmp_path / "triplets.csv"
     TRIPLETS.to_csv(str(data), index=False)
     out = tmp_path / "model"
-    command = [sys.executable, "-m", "mrl_tutorial.cli", "train", "--data", str(data), "--full-finetune",
+    command = [sys.executable, "-m", "mrl_tutorial.cli", "train", "--triplets", "--data", str(data), "--full-finetune",
                "--dims", "384", "128", "32", "--epochs", "1", "--batch-size", "8", "--lr", "2e-5",
                "--device", "cpu", "--output", str(out), "--quiet"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -287,3 +287,91 @@ def test_train_refuses_bad_evaluation_options_before_training(tiny_model, option
     """Evaluation options are checked before any model is copied or trained."""
     with pytest.raises(error, match=match):
         train(tiny_model, TRIPLETS, SMALL, device="cpu", **options)
+
+
+TEXTS = sorted({*TRIPLETS["anchor"], *TRIPLETS["positive"], *TRIPLETS["negative"]})
+
+
+@pytest.mark.slow
+def test_teacher_pairs_are_scored_by_the_models_own_cosine_and_hold_each_texts_neighbours(model):
+    """Every score is the model's full-dim cosine of the two texts; no text is paired with itself; each text's
+    nearest neighbours are among its pairs; the same seed gives the same pairs."""
+    from mrl_tutorial.training import teacher_pairs
+
+    pairs = teacher_pairs(model, TEXTS, n_random=50, n_neighbours=2, seed=3)
+    assert pairs.num_rows == 50 + 2 * len(TEXTS)
+    emb = dict(zip(TEXTS, model.encode(TEXTS, normalize_embeddings=True), strict=True))
+    for row in pairs:
+        assert row["sentence1"] != row["sentence2"]
+        assert row["score"] == pytest.approx(float(emb[row["sentence1"]] @ emb[row["sentence2"]]), abs=2e-6)
+    matrix = np.stack([emb[t] for t in TEXTS]) @ np.stack([emb[t] for t in TEXTS]).T
+    np.fill_diagonal(matrix, -np.inf)
+    paired = {(r["sentence1"], r["sentence2"]) for r in pairs}
+    for i, text in enumerate(TEXTS):
+        nearest = TEXTS[int(np.argmax(matrix[i]))]
+        assert (text, nearest) in paired
+    assert teacher_pairs(model, TEXTS, n_random=50, n_neighbours=2, seed=3)[:] == pairs[:]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"texts": "one string"}, "texts must be a list"),
+    ({"texts": ["only one", "only one"]}, "at least 2 distinct"),
+    ({"texts": ["a", ""]}, "non-empty"),
+    ({"n_random": -1}, "n_random"),
+    ({"n_neighbours": 99}, "n_neighbours"),
+    ({"n_random": 0, "n_neighbours": 0}, "no pairs"),
+])
+def test_teacher_pairs_refuses_bad_input_before_encoding(kwargs, match, monkeypatch):
+    import mrl_tutorial.embeddings as embeddings
+    from mrl_tutorial.training import teacher_pairs
+
+    monkeypatch.setattr(embeddings, "encode_unique", lambda *a, **k: pytest.fail("encoded before checking"))
+    args = {"texts": ["a cup of tea", "a red car", "a blue truck"], **kwargs}
+    with pytest.raises((TypeError, ValueError), match=match):
+        teacher_pairs(None, args.pop("texts"), **args)
+
+
+def test_an_orthogonal_head_needs_a_frozen_encoder():
+    with pytest.raises(ValueError, match=r"orthogonal=True .* freeze_encoder=False"):
+        Recipe(orthogonal=True, freeze_encoder=False)
+
+
+@pytest.mark.slow
+def test_the_orthogonal_head_stays_a_rotation_and_its_standard_run_is_the_start(model, tmp_path):
+    """With the tutorial's recipe the trained head is orthogonal (full-dim cosines are the start's), saves as a
+    plain Dense module, and moves prefixes; without MatryoshkaLoss the cosine loss is already at its minimum, so
+    the standard run returns the starting model."""
+    from mrl_tutorial.models import load_model
+    from mrl_tutorial.training import TUTORIAL_RECIPE, teacher_pairs
+
+    pairs = teacher_pairs(model, TEXTS, n_random=200, n_neighbours=3, seed=0)
+    recipe = TUTORIAL_RECIPE.replace(lr=1e-2, batch_size=16)
+    trained = train(model, pairs, recipe, device="cpu", output_dir=tmp_path / "m")
+    weight = trained[-2].linear.weight.detach().double()
+    np.testing.assert_allclose((weight @ weight.T).numpy(), np.eye(weight.shape[0]), atol=1e-5)
+    base, after = model.encode(TEXTS, normalize_embeddings=True), trained.encode(TEXTS)
+    np.testing.assert_allclose(after @ after.T, base @ base.T, atol=1e-5)  # full-dim cosines kept
+    assert not np.allclose(after[:, :8], base[:, :8], atol=1e-3)  # prefixes moved
+    np.testing.assert_allclose(load_model(tmp_path / "m", device="cpu").encode(TEXTS), after, atol=1e-6)
+    standard = train(model, pairs, recipe.replace(matryoshka=False), device="cpu")
+    np.testing.assert_allclose(standard.encode(TEXTS), base, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_cli_trains_the_default_recipe_on_a_users_texts(tmp_path):
+    """``mrl-tutorial train --texts FILE``: pairs scored by the model, the orthogonal head, a saved model."""
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "mrl_tutorial.cli", "train", "--texts", str(texts), "--max-rows", "256",
+               "--batch-size", "16", "--device", "cpu", "--output", str(out), "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"pairing {len(TEXTS)} distinct texts" in result.stdout
+    assert "MatryoshkaLoss(COSINE)" in result.stdout and "orthogonal head" in result.stdout
+    from mrl_tutorial.models import load_model
+
+    assert load_model(out, device="cpu").encode(PROBE).shape == (2, 384)
+    mixed = subprocess.run(command[:-4] + ["--triplets", "--output", str(tmp_path / "m2")], capture_output=True,
+                           text=True, timeout=600)
+    assert mixed.returncode == 2 and "--texts" in mixed.stderr and not (tmp_path / "m2").exists()
