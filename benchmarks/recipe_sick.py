@@ -41,11 +41,11 @@ from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, Recipe, teach
 from mrl_tutorial.truncation import sts_by_dim  # noqa: E402
 
 DIMS = [384, 256, 128, 64, 32, 16, 8]
-TEACHER = {"tutorial": (60_000, 10), "pairs-20k": (20_000, 0), "pairs-20k-knn5": (20_000, 5),
-           "pairs-40k-knn10": (40_000, 10)}  # teacher_pairs(n_random, n_neighbours)
+TEACHER = {"tutorial": (40_000, 10), "pairs-60k-knn10": (60_000, 10), "pairs-20k": (20_000, 0),
+           "pairs-20k-knn5": (20_000, 5)}  # teacher_pairs(n_random, n_neighbours); "tutorial": its defaults
 RECIPES = {  # name: (recipe, training data: "triplets" or a TEACHER key); frozen encoder + head unless "full"
     "tutorial": (TUTORIAL_RECIPE, "tutorial"),  # orthogonal head, MatryoshkaLoss(CosineSimilarityLoss)
-    "tutorial-lr3e-3": (TUTORIAL_RECIPE.replace(lr=3e-3), "pairs-40k-knn10"),
+    "tutorial-lr1e-3-60k": (TUTORIAL_RECIPE.replace(lr=1e-3), "pairs-60k-knn10"),
     "orthogonal-cosent": (TUTORIAL_RECIPE.replace(loss="cosent", lr=3e-3), "pairs-20k-knn5"),
     "free-cosent": (Recipe(loss="cosent", lr=3e-3), "pairs-20k"),
     "free-cosine-knn": (Recipe(loss="cosine", lr=3e-3), "pairs-20k-knn5"),

@@ -67,7 +67,8 @@ def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str
 
 def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, title: str,
                    relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None,
-                   mark_like: Mapping[str, str] | None = None, ax=None):
+                   mark_like: Mapping[str, str] | None = None, ylim: tuple[float, float] | None = None,
+                   ax=None):
     """Lines of a score against the embedding dimension (log-2 x axis), one per model.
 
     Args:
@@ -106,6 +107,8 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
     ax.set_xlabel("embedding dimension (first d coordinates)")
     ax.set_ylabel(ylabel + (" (% of full dim)" if relative else ""))
     ax.set_title(title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
