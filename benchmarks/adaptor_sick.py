@@ -4,7 +4,7 @@ Scores on **SICK test** (human relatedness 1-5; not shipped, pass its path), at 
 
 - the packaged model, plain truncation;
 - PCA fitted on the same texts the adaptors are fitted on (the bundled texts, ``adaptor.bundled_texts()``);
-- the ``TUTORIAL_RECIPE`` standard and Matryoshka heads of notebook 03 (trained on the bundled triplets);
+- the ``TRIPLET_RECIPE`` standard and Matryoshka heads (notebook 03's earlier recipe, on the bundled triplets);
 - label-free adaptors (``mrl_tutorial.adaptor``): orthogonal with a PCA start (the tutorial's recipe), with an
   identity start, the residual map, and the orthogonal one followed by a supervised stage on the bundled triplets;
 - the same idea through sentence-transformers' own losses: ``MatryoshkaLoss(CoSENTLoss)`` on random pairs of the
@@ -42,7 +42,7 @@ from mrl_tutorial.data import load_pairs, load_retrieval  # noqa: E402
 from mrl_tutorial.embeddings import encode_unique  # noqa: E402
 from mrl_tutorial.models import load_model  # noqa: E402
 from mrl_tutorial.retrieval import FunnelIndex, smallest_shortlist  # noqa: E402
-from mrl_tutorial.training import TUTORIAL_RECIPE, Recipe, train  # noqa: E402
+from mrl_tutorial.training import TRIPLET_RECIPE, Recipe, train  # noqa: E402
 from mrl_tutorial.truncation import PCARotation, sts_by_dim  # noqa: E402
 
 DIMS = [384, 256, 128, 64, 32, 16, 8]
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--sick", type=Path, required=True, help="path of sick.tsv")
     parser.add_argument("--seeds", nargs="+", type=int, default=[12, 1, 2])
     parser.add_argument("--no-native", action="store_true", help="skip the sentence-transformers-loss variant")
-    parser.add_argument("--no-heads", action="store_true", help="skip notebook 03's TUTORIAL_RECIPE heads")
+    parser.add_argument("--no-heads", action="store_true", help="skip notebook 03's earlier (TRIPLET_RECIPE) heads")
     parser.add_argument("--adaptors", nargs="+", choices=sorted(ADAPTORS), default=list(ADAPTORS),
                         help="adaptor variants to fit (default: all)")
     args = parser.parse_args()
@@ -121,10 +121,10 @@ def main() -> None:
     for seed in args.seeds:
         for kind, flag in () if args.no_heads else (("standard", False), ("Matryoshka", True)):
             t0 = time.perf_counter()
-            head = train(base, triplets, TUTORIAL_RECIPE.replace(matryoshka=flag, seed=seed), device="cpu",
+            head = train(base, triplets, TRIPLET_RECIPE.replace(matryoshka=flag, seed=seed), device="cpu",
                          progress=False, encoder_cache=encoder_cache)
-            results.setdefault(f"TUTORIAL_RECIPE {kind} head", []).append(
-                row(f"TUTORIAL_RECIPE {kind} head, seed {seed}", lambda x, h=head: through_head(h, base, x),
+            results.setdefault(f"TRIPLET_RECIPE {kind} head", []).append(
+                row(f"TRIPLET_RECIPE {kind} head, seed {seed}", lambda x, h=head: through_head(h, base, x),
                     time.perf_counter() - t0))
         for name, recipe in (ADAPTORS[n] for n in args.adaptors):
             t0 = time.perf_counter()

@@ -15,7 +15,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "parse_dims"]
+
+
+def parse_dims(values: list[str]) -> tuple[int, ...]:
+    """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers."""
+    if isinstance(values, str):  # "64" would otherwise be read as the dims 6 and 4
+        raise TypeError(f"dims must be a list like ['64', '32'], got the single string {values!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise TypeError(f"dims must be strings or ints like '64', got {v!r} in {list(values)}")
+    try:
+        dims = tuple(int(v) for v in values)
+    except ValueError:
+        raise ValueError(f"dims must be integers, got {list(values)}") from None
+    if not dims or min(dims) < 1:
+        raise ValueError(f"dims must be one or more positive integers, got {list(values)}")
+    return dims
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -27,12 +43,13 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"--texts {args.texts!r} are paired and scored by the model itself; it cannot be combined "
                          "with --data or --triplets (labelled training data)")
     from mrl_tutorial.config import quiet
-    from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, parse_dims, train
+    from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, train
 
     base = TRIPLET_RECIPE if args.triplets else TUTORIAL_RECIPE
     changes = {"matryoshka": not args.standard, "n_dims_per_step": args.n_dims_per_step}
     if args.full_finetune:
-        changes.update(freeze_encoder=False, orthogonal=False)
+        # a whole encoder moves at a far smaller step than a head: the blog's 2e-5 unless --lr says otherwise
+        changes.update(freeze_encoder=False, orthogonal=False, lr=2e-5)
     elif args.free_head:
         changes["orthogonal"] = False
     for name in ("loss", "epochs", "lr", "batch_size", "seed"):
@@ -92,8 +109,6 @@ def _adapt(args: argparse.Namespace) -> int:
     fields = ("kind", "init", "max_iter", "batch_size", "regularization", "k", "seed")
     changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     if args.dims:
-        from mrl_tutorial.training import parse_dims
-
         changes["matryoshka_dims"] = parse_dims(args.dims)
     recipe = TUTORIAL_ADAPTOR.replace(**changes)
     texts = read_texts(args.texts) if args.texts else bundled_texts()
@@ -141,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--full-finetune", action="store_true",
                    help="train the whole encoder, for a GPU (default: frozen encoder + head)")
     t.add_argument("--epochs", type=float, default=None, help="default: the recipe's (1)")
-    t.add_argument("--lr", type=float, default=None, help="default: the recipe's (1e-3; 3e-3 with --triplets)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="default: the recipe's (3e-3 for a head; 2e-5 with --full-finetune)")
     t.add_argument("--batch-size", type=int, default=None, help="default: the recipe's (64)")
     t.add_argument("--seed", type=int, default=None, help="default: the recipe's (12)")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps (default: a GPU if there is one)")

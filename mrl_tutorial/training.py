@@ -606,19 +606,3 @@ def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int]
             if step:  # step 0 warms up
                 totals[name] += time.perf_counter() - start
     return {name: total / steps for name, total in totals.items()}
-
-
-def parse_dims(values: Sequence[str]) -> tuple[int, ...]:
-    """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers."""
-    if isinstance(values, str):  # "64" would otherwise be read as the dims 6 and 4
-        raise TypeError(f"dims must be a list like ['64', '32'], got the single string {values!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise TypeError(f"dims must be strings or ints like '64', got {v!r} in {list(values)}")
-    try:
-        dims = tuple(int(v) for v in values)
-    except ValueError:
-        raise ValueError(f"dims must be integers, got {list(values)}") from None
-    if not dims or min(dims) < 1:
-        raise ValueError(f"dims must be one or more positive integers, got {list(values)}")
-    return dims

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
+from mrl_tutorial.cli import parse_dims
 from mrl_tutorial.config import quiet, set_seed
 from mrl_tutorial.embeddings import cosine_similarity, encode, encode_unique
 from mrl_tutorial.explorer import DimensionExplorer
 from mrl_tutorial.nested_loss import train_head
 from mrl_tutorial.report import run_report
 from mrl_tutorial.retrieval import FunnelIndex, exact_search, shortlist_rerank
-from mrl_tutorial.training import Recipe, parse_dims
+from mrl_tutorial.training import Recipe
 from mrl_tutorial.truncation import truncate
 
 DOCS = np.eye(16, dtype=np.float32)[:12] + 0.01

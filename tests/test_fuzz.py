@@ -10,12 +10,14 @@ flag, a matrix, a list of dims) crossed with the arguments of each function, so 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from mrl_tutorial.adaptor import AdaptorRecipe, MatryoshkaAdaptor, pairwise_loss, topk_loss
+from mrl_tutorial.cli import parse_dims
 from mrl_tutorial.config import set_seed, show_progress
 from mrl_tutorial.embeddings import bytes_per_vector, cosine_similarity, storage_table, top_k, unit_rows
 from mrl_tutorial.explorer import clip, compare_at_dim
@@ -40,7 +42,7 @@ from mrl_tutorial.retrieval import (
     smallest_shortlist,
     time_search,
 )
-from mrl_tutorial.training import Recipe, parse_dims
+from mrl_tutorial.training import Recipe
 from mrl_tutorial.truncation import resolve_dims, retrieval_by_dim, sts_by_dim, truncate
 
 RNG = np.random.default_rng(0)
@@ -189,8 +191,10 @@ def test_bad_value_is_refused_naming_the_argument(case, argument, value, call):
     with pytest.raises((ValueError, TypeError)) as caught:
         call(value)
     message = str(caught.value)
-    names = {argument, argument.split(".")[-1], "stages" if argument == "stages" else argument}
-    assert any(name in message for name in names), f"{case}: message does not name {argument!r}: {message}"
+    names = {argument, argument.split(".")[-1]}
+    # on word boundaries: the argument "k" must be named as k, not found inside "block" or "rank"
+    assert any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", message) for name in names), \
+        f"{case}: message does not name {argument!r}: {message}"
 
 
 DOCUMENTED = [

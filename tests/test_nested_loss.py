@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -128,11 +129,13 @@ def test_head_rejects_bad_shapes():
         train_head(torch.zeros(4, 8), torch.zeros(4, 6), matryoshka=False)
 
 
-def test_coordinate_energy_sums_to_one():
-    """The per-coordinate share of the variance sums to 1 over all coordinates."""
-    torch.manual_seed(3)
-    energy = coordinate_energy(torch.randn(50, 10))
-    assert energy.sum() == pytest.approx(1.0)
+def test_coordinate_energy_is_each_coordinates_share_of_the_variance():
+    """Columns of known spread (standard deviations 3, 2, 1, 0 around different means): shares 9/14, 4/14, 1/14, 0,
+    computed here from the definition, not from the function's own normalisation."""
+    signs = np.array([1.0, -1.0] * 50)
+    x = np.stack([5 + 3 * signs, -1 + 2 * signs, 0.5 + signs, np.full(100, 7.0)], axis=1)
+    np.testing.assert_allclose(coordinate_energy(x), [9 / 14, 4 / 14, 1 / 14, 0.0], atol=1e-12)
+    np.testing.assert_allclose(coordinate_energy(torch.from_numpy(x)), [9 / 14, 4 / 14, 1 / 14, 0.0], atol=1e-12)
 
 
 def test_coordinate_energy_refuses_a_single_row():

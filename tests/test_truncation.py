@@ -188,9 +188,13 @@ def test_sts_curve_applies_a_transform_to_both_columns(model):
     from mrl_tutorial.truncation import sts_curve
 
     pairs = load_sts(split="test").select(range(60))
-    pca = PCARotation().fit(encode(model, list(pairs["sentence1"]) + list(pairs["sentence2"])))
-    rotated, plain = sts_curve(model, pairs, [384], transform=pca.transform), sts_curve(model, pairs, [384])
+    a, b = encode(model, list(pairs["sentence1"])), encode(model, list(pairs["sentence2"]))
+    pca = PCARotation().fit(np.concatenate([a, b]))
+    rotated, plain = sts_curve(model, pairs, [384, 8], transform=pca.transform), sts_curve(model, pairs, [384, 8])
     assert rotated[384] == pytest.approx(plain[384], abs=1e-4)
+    assert rotated[8] != pytest.approx(plain[8], abs=1e-3)  # the transform was applied: the 8-dim prefix differs
+    # ... and to both columns: exactly sts_by_dim of the rotated embeddings
+    assert rotated == pytest.approx(sts_by_dim(pca.transform(a), pca.transform(b), pairs["score"], [384, 8]), abs=1e-6)
 
 
 @pytest.mark.parametrize("pairs, error, match", [
