@@ -201,7 +201,7 @@ def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
         1.5
     """
     _check_pair(original, adapted)
-    dims = validate_dims(dims, adapted.shape[-1])
+    dims = validate_dims(dims, adapted.shape[-1], name="dims")
     return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims)))
 
 
@@ -230,7 +230,7 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
     """
     _check_pair(original, adapted)
     k = check_int("k", k, low=1, high=original.shape[-2] - 1)  # fewer than the rows of the batch
-    dims = validate_dims(dims, adapted.shape[-1])
+    dims = validate_dims(dims, adapted.shape[-1], name="dims")
     target = _cosines(original)
     neighbours = _neighbours(target, k)
     return _topk_term(torch.gather(target, -1, neighbours), neighbours, adapted, dims,

@@ -60,8 +60,10 @@ def matryoshka_dims(full_dim: int, floor: int = 8) -> list[int]:
     return dims
 
 
-def validate_dims(dims: Sequence[int], full_dim: int) -> list[int]:
+def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_dims") -> list[int]:
     """Check Matryoshka dims: positive ints, at most ``full_dim``, strictly decreasing (largest first).
+
+    ``name`` is the argument's name in the caller's signature, used in every error message.
 
     Examples:
         >>> validate_dims([384, 64, 8], 384)
@@ -73,13 +75,13 @@ def validate_dims(dims: Sequence[int], full_dim: int) -> list[int]:
     """
     dims = list(dims)
     if not dims:
-        raise ValueError("matryoshka_dims must name at least one dimension, got []")
+        raise ValueError(f"{name} must name at least one dimension, got []")
     for d in dims:
-        check_int(f"each of matryoshka_dims {dims}", d, low=1, high=full_dim)
+        check_int(f"each of {name} {dims}", d, low=1, high=full_dim)
     if len(set(dims)) != len(dims):
-        raise ValueError(f"matryoshka_dims must not repeat a dimension, got {dims}")
+        raise ValueError(f"{name} must not repeat a dimension, got {dims}")
     if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
-        raise ValueError(f"matryoshka_dims must be strictly decreasing (largest first), got {dims}")
+        raise ValueError(f"{name} must be strictly decreasing (largest first), got {dims}")
     return [int(d) for d in dims]
 
 
@@ -143,7 +145,7 @@ def matryoshka_loss(
     """
     if not embeddings:
         raise ValueError("embeddings must hold at least one column")
-    dims = validate_dims(dims, embeddings[0].shape[-1])
+    dims = validate_dims(dims, embeddings[0].shape[-1], name="dims")
     weights = validate_weights(weights, len(dims))
     total = embeddings[0].new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
@@ -197,7 +199,7 @@ def train_head(
     check_int("batch_size", batch_size, low=1, high=n)  # a batch larger than the data would train nothing
     check_number("lr", lr, low=0, low_open=True)
     check_int("seed", seed, low=0)
-    dims = validate_dims(dims or matryoshka_dims(dim), dim) if matryoshka else [dim]
+    dims = validate_dims(dims or matryoshka_dims(dim), dim, name="dims") if matryoshka else [dim]
     weights = validate_weights(weights, len(dims)) if matryoshka else [1.0]
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -263,6 +263,7 @@ def shortlist_rerank(query_embeddings, corpus_embeddings, *, shortlist_dim: int,
     shortlist_dim = check_int("shortlist_dim", shortlist_dim, low=1, high=index.dim)
     shortlist = check_int("shortlist", shortlist, low=1, high=index.n)
     k = check_int("k", k, low=1, high=shortlist)
+    binary = check_bool("binary", binary)  # named as the caller named it, before FunnelIndex.search checks it again
     if shortlist_dim == rerank_dim:
         raise ValueError(f"shortlist_dim must be smaller than rerank_dim ({rerank_dim}), got {shortlist_dim}")
     return index.search(query_embeddings, [(shortlist_dim, shortlist), (rerank_dim, k)], binary_first=binary)
