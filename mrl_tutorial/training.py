@@ -553,7 +553,9 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
     from mrl_tutorial.models import load_model
 
     check_bool("retrain", retrain)
-    data = train_dataset if train_dataset is not None else default_data(recipe, load_model(model_name, device=device))
+    # without data the starting model scores the default pairs: load it once, and train both models from it
+    base = None if train_dataset is not None else load_model(model_name, device=device)
+    data = train_dataset if train_dataset is not None else default_data(recipe, base)
     out = {}
     for name, flag in (("standard", False), ("matryoshka", True)):
         variant = recipe.replace(matryoshka=flag)
@@ -561,7 +563,8 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
         if folder.exists() and not retrain:
             out[name] = load_model(folder, device=device)
         else:
-            out[name] = train(model_name, data, variant, output_dir=folder, overwrite=True, device=device)
+            out[name] = train(model_name if base is None else base, data, variant, output_dir=folder, overwrite=True,
+                              device=device)
     return out
 
 
