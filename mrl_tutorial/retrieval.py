@@ -31,7 +31,7 @@ from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
-           "smallest_shortlist", "recall_grid", "time_search"]
+           "smallest_shortlist", "recall_grid", "time_search", "Int8Codes", "rerank_batch", "PrefixANN"]
 
 Backend = Literal["numpy", "faiss"]
 
@@ -419,3 +419,226 @@ def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int
         index.search(queries, stages, binary_first=binary_first)
         best = min(best, time.perf_counter() - start)
     return best / len(queries)
+
+
+# --- an approximate (ANN) first stage on the prefix, then a batched rerank ---------------------------------------
+
+FirstStage = Literal["hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf"]
+FIRST_STAGES = ("hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf")
+RerankPrecision = Literal["float32", "int8"]
+
+
+class Int8Codes:
+    """Vectors stored as one byte a coordinate, with per-coordinate ranges calibrated on a corpus.
+
+    The ranges are sentence-transformers' (``quantize_embeddings(x, precision="int8", calibration_embeddings=...)``:
+    each coordinate's minimum and maximum over the calibration vectors, split into 256 levels); each value is
+    rounded to its nearest level (sentence-transformers truncates), and values outside the calibrated range are
+    clipped to it. A float query is scored against the decoded values, so a score estimates the cosine and the
+    query is never quantized (asymmetric scoring).
+
+    Examples:
+        >>> corpus = np.array([[0.6, 0.8], [0.8, 0.6], [1.0, 0.0]], dtype=np.float32)
+        >>> codes = Int8Codes(corpus)
+        >>> codes.codes.dtype.name, codes.nbytes
+        ('int8', 6)
+        >>> [round(float(s), 3) for s in codes.scores(corpus[:1], np.array([[0, 2]]))[0]]
+        [1.0, 0.6]
+    """
+
+    def __init__(self, vectors, calibration=None) -> None:
+        vectors = as_matrix(vectors, "vectors").astype(np.float32)
+        calibration = vectors if calibration is None else as_matrix(calibration, "calibration").astype(np.float32)
+        if calibration.shape[1] != vectors.shape[1]:
+            raise ValueError(f"calibration has dim {calibration.shape[1]} but vectors have dim {vectors.shape[1]}")
+        self.starts = calibration.min(axis=0)
+        steps = (calibration.max(axis=0) - self.starts) / 255
+        self.steps = np.where(steps > 0, steps, np.float32(1)).astype(np.float32)  # a constant coordinate: one level
+        self.codes = self.encode(vectors)
+
+    def encode(self, vectors: np.ndarray) -> np.ndarray:
+        """``(n, d)`` int8 codes of ``vectors`` with these ranges."""
+        levels = np.rint((np.asarray(vectors, dtype=np.float32) - self.starts) / self.steps)
+        return (np.clip(levels, 0, 255) - 128).astype(np.int8)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """The float32 values ``codes`` stand for."""
+        return self.starts + self.steps * (codes.astype(np.float32) + 128)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the codes (the two range vectors add ``8 * d``)."""
+        return self.codes.nbytes
+
+    def scores(self, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """``(q, c)`` dot products of each float query with the decoded codes of its candidate rows, all queries
+        of the batch in one pass: ``q . start + (q * step) . (code + 128)``."""
+        q = np.asarray(queries, dtype=np.float32)
+        gathered = self.codes[candidates].astype(np.float32) + 128  # (q, c, d)
+        return np.einsum("qd,qcd->qc", q * self.steps, gathered) + (q @ self.starts)[:, None]
+
+
+def rerank_batch(queries: np.ndarray, candidates: np.ndarray, score, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Score a whole batch's candidates in one pass and keep each query's best ``keep``, best first.
+
+    ``candidates`` is ``(q, c)`` corpus rows, ``-1`` where a first stage found fewer than ``c`` (faiss's padding);
+    ``score(queries, rows)`` returns ``(q, c)`` scores. Ties go to the lower row, as in :class:`FunnelIndex`, and
+    padding comes last (row ``-1``, score ``-inf``).
+
+    Examples:
+        >>> docs = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+        >>> rows, _ = rerank_batch(np.array([[1.0, 0.0]]), np.array([[2, 1, 0, -1]]),
+        ...                        lambda q, c: np.einsum("qd,qcd->qc", q, docs[c]), keep=3)
+        >>> rows.tolist()
+        [[0, 2, 1]]
+    """
+    candidates = np.asarray(candidates, dtype=np.int64)
+    missing = candidates < 0
+    scores = np.asarray(score(queries, np.where(missing, 0, candidates)), dtype=np.float32)
+    scores[missing] = -np.inf
+    rows = np.where(missing, np.iinfo(np.int64).max, candidates)  # padding sorts after every real row
+    order = np.lexsort((rows, -scores), axis=-1)[:, :keep]
+    found, best = np.take_along_axis(candidates, order, 1), np.take_along_axis(scores, order, 1)
+    return np.where(np.isfinite(best), found, -1), best
+
+
+class PrefixANN:
+    """An approximate index (faiss) on a short prefix finds candidates; the full vector reranks them.
+
+    First stages (``index``), all on the ``dim``-prefix of the corpus (normalized, as :func:`truncate` gives it):
+
+    - ``"hnsw"``: ``IndexHNSWFlat``, a graph over float32 prefixes; ``breadth`` is ``efSearch``.
+    - ``"hnsw-sq8"``: ``IndexHNSWSQ``, the same graph over int8 prefixes (per-coordinate ranges).
+    - ``"ivf-sq8"``: ``IndexIVFScalarQuantizer``, int8 prefixes in ``nlist`` k-means clusters; ``breadth`` is
+      ``nprobe``, the clusters scanned. No graph: 8 bytes of row id a vector.
+    - ``"binary-hnsw"`` / ``"binary-ivf"``: the prefix's sign bits (``dim`` bits) by Hamming distance,
+      ``IndexBinaryHNSW`` / ``IndexBinaryIVF``.
+
+    The rerank scores every candidate of a batch of queries in one pass (:func:`rerank_batch`) with the full
+    vector, stored as ``"float32"`` (exact cosines) or ``"int8"`` (:class:`Int8Codes`, a quarter of the bytes).
+    ``memory()`` counts every byte the search reads: the first stage as faiss saves it (codes, graph or ids) and
+    the rerank's vectors.
+
+    Graph indexes are built on ``build_threads`` threads (default 1: the same graph on every run; ``None``: all).
+
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> docs = rng.normal(size=(300, 32)).astype(np.float32)
+        >>> ann = PrefixANN(docs, dim=8, index="hnsw")
+        >>> found, _ = ann.search(docs[:5], candidates=300, k=3, breadth=300)
+        >>> found[:, 0].tolist()  # every row is its own nearest neighbour
+        [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, corpus_embeddings, *, dim: int, index: FirstStage = "hnsw", rerank: RerankPrecision = "float32",
+                 m: int = 32, ef_construction: int = 80, nlist: int | None = None,
+                 build_threads: int | None = 1) -> None:
+        import time
+
+        import faiss
+
+        if index not in FIRST_STAGES:
+            raise ValueError(f"index must be one of {', '.join(map(repr, FIRST_STAGES))}, got {index!r}")
+        if rerank not in ("float32", "int8"):
+            raise ValueError(f"rerank must be 'float32' or 'int8', got {rerank!r}")
+        docs = np.ascontiguousarray(as_matrix(corpus_embeddings, "corpus_embeddings"), dtype=np.float32)
+        self.n, self.dim = docs.shape
+        self.prefix_dim = check_int("dim", dim, low=1, high=self.dim)
+        binary = index.startswith("binary")
+        if binary and dim % 8:
+            raise ValueError(f"a binary first stage needs a dim divisible by 8, got {dim}")
+        m = check_int("m", m, low=2)
+        ef_construction = check_int("ef_construction", ef_construction, low=1)
+        default_nlist = max(1, min(round(4 * self.n ** 0.5), self.n // 39))  # faiss wants 39 training rows a cluster
+        self.nlist = default_nlist if nlist is None else check_int("nlist", nlist, low=1, high=self.n)
+        if build_threads is not None:
+            build_threads = check_int("build_threads", build_threads, low=1)
+        self.kind, self.precision = index, rerank
+
+        from mrl_tutorial.truncation import truncate
+
+        start = time.perf_counter()
+        docs = np.ascontiguousarray(truncate(docs, self.dim), dtype=np.float32)  # unit vectors: scores are cosines
+        prefix = np.ascontiguousarray(truncate(docs, dim), dtype=np.float32)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(build_threads or threads)
+        try:
+            if binary:
+                from sentence_transformers.util.quantization import quantize_embeddings
+
+                codes = quantize_embeddings(docs[:, :dim], precision="ubinary")
+                if index == "binary-hnsw":
+                    self.index = faiss.IndexBinaryHNSW(dim, m)
+                    self.index.hnsw.efConstruction = ef_construction
+                else:
+                    self.index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(dim), dim, self.nlist)
+                    self.index.train(codes)
+                self.index.add(codes)
+            else:
+                ip, sq8 = faiss.METRIC_INNER_PRODUCT, faiss.ScalarQuantizer.QT_8bit
+                if index == "hnsw":
+                    self.index = faiss.IndexHNSWFlat(dim, m, ip)
+                elif index == "hnsw-sq8":
+                    self.index = faiss.IndexHNSWSQ(dim, sq8, m, ip)
+                else:
+                    self.index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, self.nlist, sq8, ip)
+                if index.startswith("hnsw"):
+                    self.index.hnsw.efConstruction = ef_construction
+                self.index.train(prefix)
+                self.index.add(prefix)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        self.vectors = Int8Codes(docs) if rerank == "int8" else docs
+        self.build_seconds = time.perf_counter() - start
+        self._binary = binary
+
+    def memory(self) -> dict[str, int]:
+        """Bytes the search reads: ``{"first stage": ..., "rerank": ...}``; the first stage as faiss saves it."""
+        import faiss
+
+        saved = (faiss.serialize_index_binary if self._binary else faiss.serialize_index)(self.index)
+        rerank = self.vectors.nbytes + (8 * self.dim if self.precision == "int8" else 0)
+        return {"first stage": int(saved.nbytes), "rerank": int(rerank)}
+
+    def search(self, query_embeddings, *, candidates: int, k: int = 10,
+               breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` of each query: ``candidates`` from the first stage, reranked with the full vector.
+
+        Args:
+            query_embeddings: ``(q, d)`` full vectors of the same model.
+            candidates: how many the first stage returns (at least ``k``).
+            breadth: how widely the first stage looks: ``efSearch`` for a graph (default and minimum:
+                ``candidates``), ``nprobe`` for IVF (clusters scanned, default 1/16 of them).
+
+        Returns:
+            ``(indices, scores)`` ``(q, k)``, best first; the scores are the rerank's (int8: estimated) cosines.
+            A row is ``-1`` (score ``-inf``) where the first stage found fewer than ``k``.
+        """
+        queries = np.ascontiguousarray(as_matrix(query_embeddings, "query_embeddings"), dtype=np.float32)
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"query embeddings have dim {queries.shape[1]} but the corpus has dim {self.dim}")
+        from mrl_tutorial.truncation import truncate
+
+        queries = np.ascontiguousarray(truncate(queries, self.dim), dtype=np.float32)
+        candidates = check_int("candidates", candidates, low=1, high=self.n)
+        k = check_int("k", k, low=1, high=candidates)
+        if "ivf" in self.kind:
+            self.index.nprobe = (max(1, self.nlist // 16) if breadth is None
+                                 else check_int("breadth", breadth, low=1, high=self.nlist))
+        else:
+            self.index.hnsw.efSearch = (candidates if breadth is None
+                                        else max(candidates, check_int("breadth", breadth, low=1)))
+        if self._binary:
+            from sentence_transformers.util.quantization import quantize_embeddings
+
+            first = quantize_embeddings(queries[:, :self.prefix_dim], precision="ubinary")
+        else:
+            first = np.ascontiguousarray(truncate(queries, self.prefix_dim), dtype=np.float32)
+        _, rows = self.index.search(first, candidates)
+        return rerank_batch(queries, rows, self._score, k)
+
+    def _score(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``(q, c)`` full-vector scores of each query's candidate rows, the whole batch in one pass."""
+        if self.precision == "int8":
+            return self.vectors.scores(queries, rows)
+        return np.einsum("qd,qcd->qc", queries, self.vectors[rows])

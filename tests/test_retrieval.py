@@ -289,3 +289,111 @@ def test_time_search_refuses_bad_stages():
     index, queries = _timing_index_and_queries()
     with pytest.raises(ValueError, match="the dims of stages must increase"):
         time_search(index, queries, [(16, 20), (8, 10)])
+
+
+# --- an ANN first stage on the prefix, then a batched rerank ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_duplicates(vectors):
+    """The fixture's corpus with rows 3 and 7 repeated at the end: exact ties that must go to the lower row."""
+    queries, docs = vectors
+    return np.vstack([queries[:3], docs[3:4], docs[7:8]]), np.vstack([docs, docs[3:4], docs[7:8], docs[3:4]])
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf"])
+def test_prefix_ann_looking_everywhere_equals_exact_search_ties_included(with_duplicates, kind):
+    """A first stage that returns the whole corpus (graph breadth = corpus, or every cluster probed), reranked in
+    float32, is exact search at full dim: the same rows in the same order, duplicates included (lower row first)."""
+    from mrl_tutorial.retrieval import PrefixANN
+
+    queries, docs = with_duplicates
+    ann = PrefixANN(docs, dim=16, index=kind, m=16, nlist=8)
+    breadth = 8 if "ivf" in kind else len(docs)
+    found, scores = ann.search(queries, candidates=len(docs), k=10, breadth=breadth)
+    expected, expected_scores = exact_search(queries, docs, k=10)
+    assert (found == expected).all()
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-6)
+    assert found[3, 0] == 3 and found[4, 0] == 7  # a duplicated row finds its first copy first
+
+
+def test_prefix_ann_int8_rerank_is_exact_search_over_the_decoded_codes(with_duplicates):
+    """The int8 rerank ranks as a float64 search over the vectors the codes stand for, ties to the lower row."""
+    from mrl_tutorial.retrieval import Int8Codes, PrefixANN
+
+    queries, docs = with_duplicates
+    ann = PrefixANN(docs, dim=16, index="ivf-sq8", rerank="int8", nlist=4)
+    found, scores = ann.search(queries, candidates=len(docs), k=10, breadth=4)
+    unit = docs / np.linalg.norm(docs, axis=1, keepdims=True)
+    decoded = Int8Codes(unit).decode(Int8Codes(unit).codes).astype(np.float64)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    reference = q.astype(np.float64) @ decoded.T
+    for row, got, got_scores in zip(reference, found, scores, strict=True):
+        np.testing.assert_allclose(got_scores, row[got], atol=1e-5)
+        # the k-th best reference score is matched, and nothing outside the result scores above it
+        assert row[got].min() >= np.delete(row, got).max() - 1e-5
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+def test_int8_codes_round_to_the_nearest_of_256_levels_between_each_coordinates_min_and_max():
+    """Each value decodes to within half a level of itself; the ranges are the calibration set's; a constant
+    coordinate decodes exactly; values outside the calibrated range clip to it."""
+    from mrl_tutorial.retrieval import Int8Codes
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    x[:, 5] = 0.25
+    codes = Int8Codes(x)
+    np.testing.assert_array_equal(codes.starts, x.min(axis=0))
+    error = np.abs(codes.decode(codes.codes) - x)
+    assert (error <= codes.steps / 2 + 1e-6).all()
+    assert error[:, 5].max() == 0
+    assert codes.codes.min() == -128 and codes.codes[:, :5].max() == 127
+    outside = codes.decode(codes.encode(np.full((1, 6), 100.0)))
+    np.testing.assert_allclose(outside[0, :5], x[:, :5].max(axis=0), rtol=1e-6)
+
+
+def test_rerank_batch_scores_a_whole_batch_and_puts_padding_last():
+    """Every query's candidates are scored in one call; faiss's -1 padding comes back as -1 with score -inf."""
+    from mrl_tutorial.retrieval import rerank_batch
+
+    docs = np.array([[1.0, 0.0], [0.6, 0.8], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    calls = []
+
+    def score(q, rows):
+        calls.append(rows.shape)
+        return np.einsum("qd,qcd->qc", q, docs[rows])
+
+    rows, scores = rerank_batch(docs[:2], np.array([[2, 0, -1, 3], [-1, -1, 1, 3]]), score, keep=4)
+    assert calls == [(2, 4)]
+    assert rows.tolist() == [[0, 2, 3, -1], [1, 3, -1, -1]]
+    assert np.isneginf(scores[0, 3]) and np.isneginf(scores[1, 2:]).all()
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"index": "hnsw8"}, "index"), ({"rerank": "int4"}, "rerank"), ({"dim": 12, "index": "binary-ivf"}, "dim"),
+    ({"dim": 0}, "dim"), ({"m": 1}, "m"), ({"nlist": 10_000}, "nlist"), ({"build_threads": 0}, "build_threads"),
+])
+def test_prefix_ann_refuses_bad_settings_before_building(vectors, kwargs, named):
+    from mrl_tutorial.retrieval import PrefixANN
+
+    _, docs = vectors
+    with pytest.raises(ValueError, match=rf"\b{named}\b"):
+        PrefixANN(docs, **{"dim": 16, **kwargs})
+
+
+def test_prefix_ann_search_refuses_bad_sizes_and_counts_its_memory(vectors):
+    from mrl_tutorial.retrieval import PrefixANN
+
+    queries, docs = vectors
+    ann = PrefixANN(docs, dim=16, index="hnsw-sq8", rerank="int8")
+    for kwargs, named in (({"candidates": 501}, "candidates"), ({"candidates": 5, "k": 10}, "k"),
+                          ({"candidates": 20, "breadth": 0}, "breadth")):
+        with pytest.raises(ValueError, match=rf"\b{named}\b"):
+            ann.search(queries, **kwargs)
+    with pytest.raises(ValueError, match="dim"):
+        ann.search(queries[:, :32], candidates=20)
+    memory = ann.memory()
+    assert memory["rerank"] == 500 * 64 + 8 * 64  # one byte a coordinate plus the two range vectors
+    # int8 prefixes (16 B) + level-0 links (2 M = 64 of 4 B) + offsets, levels and the few upper-level links
+    assert 500 * (16 + 256) < memory["first stage"] < 500 * (16 + 256 + 64)
