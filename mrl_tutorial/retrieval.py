@@ -31,7 +31,8 @@ from mrl_tutorial._checks import check_bool, check_int, check_number
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
-           "smallest_shortlist", "recall_grid", "time_search", "Int8Codes", "rerank_batch", "PrefixANN"]
+           "smallest_shortlist", "recall_grid", "time_search", "Int8Codes", "rerank_batch", "PrefixANN",
+           "compressed_search", "storage_frontier"]
 
 Backend = Literal["numpy", "faiss"]
 
@@ -642,3 +643,86 @@ class PrefixANN:
         if self.precision == "int8":
             return self.vectors.scores(queries, rows)
         return np.einsum("qd,qcd->qc", queries, self.vectors[rows])
+
+
+# --- the storage-quality frontier -------------------------------------------------------------------------------
+
+PRECISIONS = ("float32", "int8", "binary")
+
+
+def compressed_search(query_embeddings, corpus_embeddings, dim: int, precision: str = "float32", *, k: int = 10,
+                      chunk: int = 256) -> np.ndarray:
+    """Exact top-``k`` rows when the corpus is stored as its ``dim``-prefix in ``precision``, with no rerank.
+
+    ``"float32"``: cosines of the normalized prefixes. ``"int8"``: float queries against :class:`Int8Codes` of the
+    normalized corpus prefixes (ranges calibrated on the corpus). ``"binary"``: Hamming distance between the
+    prefixes' sign bits (``dim`` bits). Ties go to the lower row in all three. Queries run ``chunk`` at a time.
+
+    Examples:
+        >>> docs = np.array([[1.0, 0.1, 0.0], [0.9, -0.4, 0.2], [-1.0, 0.0, 0.3]])
+        >>> compressed_search(docs[:1], docs, 2, "binary", k=2).tolist()  # bits 10 | 10, 10, 00
+        [[0, 1]]
+    """
+    from mrl_tutorial.truncation import truncate
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
+    queries = as_matrix(query_embeddings, "query_embeddings")
+    if queries.shape[1] != corpus.shape[1]:
+        raise ValueError(f"query embeddings have dim {queries.shape[1]} but the corpus has dim {corpus.shape[1]}")
+    dim = check_int("dim", dim, low=1, high=corpus.shape[1])
+    k = check_int("k", k, low=1, high=corpus.shape[0])
+    chunk = check_int("chunk", chunk, low=1)
+    q = truncate(queries, dim).astype(np.float32)
+    if precision == "float32":
+        docs = np.ascontiguousarray(truncate(corpus, dim), dtype=np.float32).T
+    elif precision == "int8":  # q . decoded = (q * steps) . (codes + 128) + q . starts; the last term is the same
+        codes = Int8Codes(truncate(corpus, dim))  # for every row of a query, so it never changes the order
+        docs, q = (codes.codes.astype(np.float32) + 128).T, q * codes.steps
+    else:  # agreements of +-1 sign vectors: dim - 2 * Hamming, so the same order
+        docs = np.where(corpus[:, :dim] > 0, np.float32(1), np.float32(-1)).T
+        q = np.where(queries[:, :dim] > 0, np.float32(1), np.float32(-1))
+    return np.vstack([top_k(q[i:i + chunk] @ docs, k)[0] for i in range(0, len(q), chunk)])
+
+
+def storage_frontier(query_embeddings, corpus_embeddings, dims: Sequence[int],
+                     precisions: Sequence[str] = PRECISIONS, *, k: int = 10, metric=None) -> list[dict]:
+    """Bytes per vector against quality, for every stored form ``(dim, precision)`` of the corpus, searched
+    exactly with no rerank (:func:`compressed_search`).
+
+    Each row: ``precision``, ``dim``, ``bytes`` (per vector), ``agreement`` (the share of the full-dim float32
+    search's top ``k`` it returns, :func:`overlap_at_k`), ``metric`` (``metric(found)`` if given, e.g. nDCG@10
+    against labels) and ``frontier``: ``True`` when no other form is at most as large and at least as good on
+    agreement, one of the two strictly.
+
+    Examples:
+        >>> docs = np.random.default_rng(0).normal(size=(50, 16))
+        >>> rows = storage_frontier(docs[:5], docs, [8, 16], ["float32", "binary"], k=3)
+        >>> [(r["precision"], r["dim"], r["bytes"]) for r in sorted(rows, key=lambda r: r["bytes"]) if r["frontier"]]
+        [('binary', 8, 1), ('binary', 16, 2), ('float32', 16, 64)]
+    """
+    from mrl_tutorial.embeddings import bytes_per_vector
+
+    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
+        raise TypeError(f"dims must be a list of ints, got {type(dims).__name__}")
+    dims = sorted({check_int("each of dims", d, low=1, high=corpus.shape[1]) for d in dims})
+    if isinstance(precisions, str) or not list(precisions) or not set(precisions) <= set(PRECISIONS):
+        raise ValueError(f"precisions must be a non-empty list from {PRECISIONS}, got {precisions!r}")
+    reference = compressed_search(query_embeddings, corpus, corpus.shape[1], "float32", k=k)
+    rows = []
+    for precision in precisions:
+        for dim in dims:
+            if precision == "binary" and dim % 8:
+                continue
+            found = compressed_search(query_embeddings, corpus, dim, precision, k=k)
+            row = {"precision": precision, "dim": dim, "bytes": int(bytes_per_vector(dim, precision)),
+                   "agreement": overlap_at_k(found, reference)}
+            if metric is not None:
+                row["metric"] = float(metric(found))
+            rows.append(row)
+    for row in rows:
+        row["frontier"] = not any(o["bytes"] <= row["bytes"] and o["agreement"] >= row["agreement"]
+                                  and (o["bytes"], o["agreement"]) != (row["bytes"], row["agreement"]) for o in rows)
+    return rows

@@ -397,3 +397,43 @@ def test_prefix_ann_search_refuses_bad_sizes_and_counts_its_memory(vectors):
     assert memory["rerank"] == 500 * 64 + 8 * 64  # one byte a coordinate plus the two range vectors
     # int8 prefixes (16 B) + level-0 links (2 M = 64 of 4 B) + offsets, levels and the few upper-level links
     assert 500 * (16 + 256) < memory["first stage"] < 500 * (16 + 256 + 64)
+
+
+# --- the storage-quality frontier ---------------------------------------------------------------------------------
+
+
+def test_compressed_search_matches_a_float64_reference_for_each_precision(with_duplicates):
+    """float32: exact search on the prefix; int8: float64 search over the decoded codes; binary: fewest differing
+    sign bits; ties (the duplicated rows, and Hamming's many) to the lower row."""
+    from mrl_tutorial.retrieval import Int8Codes, compressed_search
+    from mrl_tutorial.truncation import truncate
+
+    queries, docs = with_duplicates
+    assert (compressed_search(queries, docs, 16, "float32") == exact_search(queries, docs, k=10, dim=16)[0]).all()
+    unit_q, unit_d = truncate(queries, 16).astype(np.float64), truncate(docs, 16)
+    codes = Int8Codes(unit_d)
+    decoded = codes.decode(codes.codes).astype(np.float64)
+    hamming = ((queries[:, None, :16] > 0) != (docs[None, :, :16] > 0)).sum(-1)
+    for precision, key in (("int8", -(unit_q @ decoded.T)), ("binary", hamming)):
+        found = compressed_search(queries, docs, 16, precision, k=10)
+        for row, got in zip(key, found, strict=True):
+            order = np.lexsort((np.arange(len(row)), row))[:10]
+            np.testing.assert_allclose(row[got], row[order], atol=1e-5)  # the same scores, best first
+            assert (got == order).all() or precision == "int8"  # int8: float32 rounding may swap near-ties
+
+
+def test_storage_frontier_marks_exactly_the_undominated_forms(vectors):
+    from mrl_tutorial.retrieval import storage_frontier
+
+    queries, docs = vectors
+    rows = storage_frontier(queries, docs, [64, 8, 32, 16], k=10, metric=lambda found: found.shape[0])
+    assert [(r["precision"], r["dim"]) for r in rows][:4] == [("float32", d) for d in (8, 16, 32, 64)]
+    assert {r["bytes"] for r in rows if r["dim"] == 64} == {256, 64, 8}
+    full = next(r for r in rows if (r["precision"], r["dim"]) == ("float32", 64))
+    assert full["agreement"] == 1.0 and full["frontier"] and full["metric"] == 20
+    for r in rows:
+        dominated = any(o is not r and o["bytes"] <= r["bytes"] and o["agreement"] >= r["agreement"]
+                        and (o["bytes"] < r["bytes"] or o["agreement"] > r["agreement"]) for o in rows)
+        assert r["frontier"] == (not dominated)
+    with pytest.raises(ValueError, match=r"\bprecisions\b"):
+        storage_frontier(queries, docs, [8], ["int4"])
