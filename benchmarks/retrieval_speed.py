@@ -29,9 +29,18 @@ the exact search's (recall@10 against full search, over all queries); then that 
 ``--batches`` size (batch 1 on the first 200 queries), best of faiss's BLAS and non-BLAS scan paths and of
 ``--repeats`` passes.
 
-A second table (``--hnsw``, default the adaptor-corpus model) compares approximate indexes as users deploy them:
-faiss ``IndexHNSWFlat`` (M 32, efConstruction 80) on the full vector, and on the 128- and 64-dim prefixes with a
-full-vector rerank of its candidates, each at the smallest search breadth reaching recall@10 >= 0.99 vs exact.
+A second table (``--tables ann``; ``--hnsw`` picks the models, default adaptor-corpus) compares approximate indexes
+as users deploy them: faiss ``IndexHNSWFlat`` (M 32, efConstruction 80) on the full vector, against ANN first stages
+on a prefix (``mrl_tutorial.retrieval.PrefixANN``: HNSW on float32 or int8 prefixes, IVF on int8 prefixes, HNSW and
+IVF on sign bits) whose candidates a batched rerank scores with the full vector (float32, or int8 with calibrated
+ranges). Each runs at the cheapest setting (``efSearch`` = candidates; IVF: ``nprobe`` and candidates, the fastest
+setting that qualifies) reaching recall@10 >= 0.99 against exact search. Memory is every byte the search reads:
+the first stage as faiss saves it (vectors or codes, graph links or ids) plus the rerank's vectors.
+
+``--frontier FIG.png`` adds the storage-quality frontier: every stored form of each model's corpus (prefix dims x
+float32 / int8 / binary), searched exactly with no rerank, against agreement with the full search; the undominated
+forms are marked, and the figure is saved.
+
 Run by hand, one benchmark at a time; results go into benchmarks/README.md.
 """
 
@@ -291,51 +300,122 @@ def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int) -> float:
     return len(queries) / best
 
 
-def hnsw_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
-    """Approximate indexes as users deploy them: faiss HNSW on the full vector, and HNSW on the 64- and 128-dim
-    prefixes with a full-vector rerank of its candidates; each at the smallest search breadth (``efSearch``,
-    and for the prefix the number of candidates) whose recall@10 against exact full search is >= 0.99."""
+# label, prefix dim (None: the full vector), first stage, rerank precision, HNSW M
+ANN_CONFIGS = [
+    ("HNSW 128 -> float32 384", 128, "hnsw", "float32", 32),
+    ("HNSW-SQ8 64 -> int8 384", 64, "hnsw-sq8", "int8", 32),
+    ("HNSW-SQ8 64 -> int8 384, M 16", 64, "hnsw-sq8", "int8", 16),
+    ("binary HNSW 256 -> int8 384, M 16", 256, "binary-hnsw", "int8", 16),
+    ("IVF-SQ8 64 -> int8 384", 64, "ivf-sq8", "int8", 32),
+    ("IVF-SQ8 32 -> int8 384", 32, "ivf-sq8", "int8", 32),
+    ("binary IVF 256 -> int8 384", 256, "binary-ivf", "int8", 32),
+]
+NPROBES = [2, 4, 8, 16, 32, 64, 128, 256]
+MAX_CANDIDATES = 4096
+
+
+def chunked_recall(search, queries: np.ndarray, reference: np.ndarray, chunk: int = 50) -> float:
+    """Recall@10 against ``reference`` of ``search(batch)``, 50 queries at a time (a rerank's gather stays small)."""
+    found = np.vstack([search(queries[i:i + chunk]) for i in range(0, len(queries), chunk)])
+    return overlap_at_k(found[:, :10], reference)
+
+
+def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list) -> list[tuple]:
+    """For each breadth, the smallest candidate list (of LADDER, up to MAX_CANDIDATES) reaching TARGET, by a
+    galloping search; returns the (breadth, candidates, recall) that reach it."""
+    ladder = [c for c in LADDER if c <= MAX_CANDIDATES]
+    out = []
+    for breadth in breadths:
+        seen = {}
+
+        def recall(rung: int, breadth=breadth, seen=seen) -> float:
+            if rung not in seen:
+                seen[rung] = chunked_recall(search_with(breadth, ladder[rung]), queries, reference)
+            return seen[rung]
+
+        if recall(len(ladder) - 1) < TARGET:
+            continue
+        low, high = -1, len(ladder) - 1
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if recall(mid) >= TARGET else (mid, high)
+        out.append((breadth, ladder[high], recall(high)))
+    return out
+
+
+def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
+    """Approximate indexes as users deploy them: faiss HNSW on the full vector (the baseline), and ANN first
+    stages on a prefix (``retrieval.PrefixANN``) whose candidates the full vector reranks, each at the cheapest
+    setting that reaches recall@10 >= 0.99 against exact search. Memory is every byte the search reads."""
     import faiss
+
+    from mrl_tutorial.retrieval import PrefixANN
 
     index = FunnelIndex(corpus)
     full = index.dim
     reference = index.search(queries, [(full, 10)])[0]
     exact = {b: best_qps(index, queries, [(full, 10)], False, b, args.repeats) for b in args.batches}
-    for dim in (full, 128, 64):
-        start = time.perf_counter()
-        graph = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        graph.hnsw.efConstruction = 80
-        graph.add(index.truncated(dim))
-        built = time.perf_counter() - start
-        found = None
-        # full vector: widen efSearch; prefix: widen the candidate list (efSearch = its length, at least 32)
-        plans = ([(ef, 10) for ef in (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448, 2048)]
-                 if dim == full else [(max(32, keep), keep) for keep in LADDER if keep <= index.n])
-        for ef, keep in plans:
+    start = time.perf_counter()
+    graph = faiss.IndexHNSWFlat(full, 32, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = 80
+    graph.add(index.truncated(full))
+    built = time.perf_counter() - start
+    base_memory = faiss.serialize_index(graph).nbytes
+
+    def full_search(ef: int):
+        def search(q):
             graph.hnsw.efSearch = ef
+            from mrl_tutorial.truncation import truncate
 
-            def search(q, keep=keep, dim=dim, graph=graph):
-                from mrl_tutorial.truncation import truncate
+            return graph.search(np.ascontiguousarray(truncate(q, full)), 10)[1]
+        return search
 
-                _, candidates = graph.search(np.ascontiguousarray(truncate(q, dim)), keep)
-                return candidates if dim == full else index._rerank(q, candidates, full, 10)[0]
+    ef = next((ef for ef in (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024)
+               if chunked_recall(full_search(ef), queries, reference) >= TARGET), None)
+    if ef is None:
+        print(f"| {n:,} | {name} | HNSW {full} dims | never reached {TARGET} |", flush=True)
+        return
+    recall = chunked_recall(full_search(ef), queries, reference)
+    base = {b: hnsw_qps(full_search(ef), queries, b, args.repeats) for b in args.batches}
+    cells = " | ".join(f"{base[b]:,.0f} | {base[b] / exact[b]:.1f}x | 1.0x" for b in args.batches)
+    print(f"| {n:,} | {name} | HNSW {full} (full vector, M 32) | efSearch {ef} | {recall:.3f} | "
+          f"{base_memory / 1e6:,.0f} MB | 1.00 | {built:,.0f} s | {cells} |", flush=True)
+    for label, dim, kind, precision, m in ANN_CONFIGS:
+        ann = PrefixANN(corpus, dim=dim, index=kind, rerank=precision, m=m, build_threads=None)
+        memory = sum(ann.memory().values())
 
-            if overlap_at_k(search(queries)[:, :10], reference) >= TARGET:
-                found = (ef, keep, search)
-                break
-        if found is None:
-            print(f"| {n:,} | {name} | HNSW {dim} dims | never reached {TARGET} |", flush=True)
+        def search_with(breadth, candidates, ann=ann):
+            return lambda q: ann.search(q, candidates=candidates, k=10, breadth=breadth)[0]
+
+        ivf = "ivf" in kind
+        breadths = [p for p in NPROBES if p <= ann.nlist] if ivf else [None]
+        feasible = tune(search_with, queries, reference, breadths)
+        if not feasible:
+            print(f"| {n:,} | {name} | {label} | never reached {TARGET} (up to {MAX_CANDIDATES:,} candidates) | - | "
+                  f"{memory / 1e6:,.0f} MB | {memory / base_memory:.2f} |", flush=True)
             continue
-        ef, keep, search = found
-        graph.hnsw.efSearch = ef
-        recall = overlap_at_k(search(queries)[:, :10], reference)
-        qps = {b: hnsw_qps(search, queries, b, args.repeats) for b in args.batches}
-        cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / exact[b]:.1f}x" for b in args.batches)
-        label = f"HNSW {full} dims" if dim == full else f"HNSW {dim} dims -> rerank {full}"
-        memory = (index.nbytes(dim) + graph.ntotal * 32 * 2 * 4) / 1e6  # vectors + about 2M links of 4 bytes
-        extra = "" if dim == full else " + full vectors"
-        print(f"| {n:,} | {name} | {label} | efSearch {ef}, {keep:,} candidates | {recall:.3f} | "
-              f"~{memory:,.0f} MB{extra} | {built:,.0f} s | {cells} |", flush=True)
+        # the fastest feasible setting at the largest batch, then every batch size at that setting
+        fastest = max(feasible, key=lambda f: hnsw_qps(search_with(f[0], f[1]), queries, max(args.batches), 1))
+        breadth, candidates, recall = fastest
+        qps = {b: hnsw_qps(search_with(breadth, candidates), queries, b, args.repeats) for b in args.batches}
+        cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / exact[b]:.1f}x | {qps[b] / base[b]:.2f}x" for b in args.batches)
+        setting = (f"nprobe {breadth} of {ann.nlist:,}, " if ivf else f"efSearch {candidates}, ") + \
+            f"{candidates:,} candidates"
+        print(f"| {n:,} | {name} | {label} | {setting} | {recall:.3f} | {memory / 1e6:,.0f} MB | "
+              f"{memory / base_memory:.2f} | {ann.build_seconds:,.0f} s | {cells} |", flush=True)
+
+
+def frontier_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, figure: dict) -> None:
+    """The storage-quality frontier: every stored form (prefix dims x float32/int8/binary), searched exactly
+    with no rerank, against agreement with the full search; undominated forms marked."""
+    from mrl_tutorial.retrieval import storage_frontier
+
+    rows = storage_frontier(queries, corpus, [16, 32, 64, 128, 256, corpus.shape[1]])
+    figure[name] = rows
+    for r in sorted(rows, key=lambda r: r["bytes"]):
+        mark = " **frontier**" if r["frontier"] else ""
+        print(f"| {n:,} | {name} | {r['precision']} | {r['dim']} | {r['bytes']:,} | {r['agreement']:.3f}{mark} |",
+              flush=True)
 
 
 def main() -> None:
@@ -354,6 +434,10 @@ def main() -> None:
     parser.add_argument("--hnsw", nargs="*", default=None,
                         help="models that also get the HNSW table (default: adaptor-corpus if run)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tables", nargs="+", choices=["flat", "ann"], default=["flat", "ann"],
+                        help="flat: exact and flat-funnel rows; ann: the HNSW / ANN-on-prefix table")
+    parser.add_argument("--frontier", default=None, metavar="PNG",
+                        help="also print the storage-quality frontier of each model and save its figure here")
     args = parser.parse_args()
     text = args.corpus != "gaussian"
     if args.models is None:
@@ -362,6 +446,8 @@ def main() -> None:
         parser.error("adaptor-corpus is fitted on a text corpus; use --corpus docstrings or a file")
     if args.hnsw is None:
         args.hnsw = [m for m in args.models if m == CORPUS_ADAPTOR]
+    if "ann" not in args.tables:
+        args.hnsw = []
     setup_notebook()
     import faiss
 
@@ -390,15 +476,30 @@ def main() -> None:
             queries, real = embedded[name]
             corpus = real[:n] if text else np.vstack([real, draw(real, n - len(real), np.random.default_rng(0))])
             corpora[n, name] = (queries, corpus)
-            rows(len(corpus), name, queries, corpus, args)
+            if "flat" in args.tables:
+                rows(len(corpus), name, queries, corpus, args)
     if args.hnsw:
-        print(f"\n| corpus | model | index | search breadth | recall@10 vs exact | index memory | build | {batches} |")
-        print("|---|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
+        ratio = " | ".join(f"q/s, batch {b} | vs exact | vs full HNSW" for b in args.batches)
+        print(f"\n| corpus | model | index | setting | recall@10 vs exact | memory | vs HNSW | build | {ratio} |")
+        print("|---|---|---|---|---|---|---|---|" + "---|---|---|" * len(args.batches))
         for n in args.sizes:
             for name in args.hnsw:
                 queries, corpus = corpora[n, name]
-                hnsw_rows(len(corpus), name, queries, corpus, args)
+                ann_rows(len(corpus), name, queries, corpus, args)
+    if args.frontier:
+        figure = {}
+        print("\n| corpus | model | stored as | dims | bytes a vector | agreement with full search (top 10) |")
+        print("|---|---|---|---|---|---|")
+        for name in args.models:
+            queries, corpus = corpora[max(args.sizes), name]
+            frontier_rows(len(corpus), name, queries, corpus, figure)
+        from mrl_tutorial.plotting import storage_frontier_plot
 
+        what = "real sentences" if text else "vectors (Gaussian stress case)"
+        fig = storage_frontier_plot(figure, title=f"Storage vs agreement with the full search, "
+                                                  f"{len(corpus):,} {what} (no rerank)")
+        fig.savefig(args.frontier, dpi=110)
+        print(f"\nfigure: {args.frontier}")
 
 if __name__ == "__main__":
     main()

@@ -113,3 +113,38 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+PRECISION_MARKERS = {"float32": "o", "int8": "s", "binary": "^"}
+
+
+def storage_frontier_plot(frontiers: Mapping[str, Sequence[Mapping]], *, key: str = "agreement",
+                          ylabel: str = "agreement with the full search (top 10)", title: str = "", ax=None):
+    """Bytes per vector (log-2 x axis) against quality, one colour per model and one marker per precision
+    (float32 circle, int8 square, binary triangle): the rows of :func:`~mrl_tutorial.retrieval.storage_frontier`.
+    Points on a model's frontier are filled and joined by its line; dominated ones are hollow.
+    """
+    if not frontiers:
+        raise ValueError("frontiers must hold at least one model")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.6))
+    else:
+        fig = ax.figure
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (name, rows) in enumerate(frontiers.items()):
+        colour = colours[i % len(colours)]
+        front = sorted((r for r in rows if r["frontier"]), key=lambda r: r["bytes"])
+        ax.plot([r["bytes"] for r in front], [r[key] for r in front], color=colour, label=name)
+        for r in rows:
+            ax.scatter([r["bytes"]], [r[key]], marker=PRECISION_MARKERS[r["precision"]], s=40, zorder=3,
+                       edgecolors=colour, facecolors=colour if r["frontier"] else "none")
+    for precision, marker in PRECISION_MARKERS.items():
+        ax.scatter([], [], marker=marker, facecolors="none", edgecolors="grey", label=precision)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("bytes per vector (prefix dims x precision)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Storage vs quality: filled points are on the frontier")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
