@@ -426,7 +426,7 @@ def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int
 
 FirstStage = Literal["hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf"]
 FIRST_STAGES = ("hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf")
-RerankPrecision = Literal["float32", "int8"]
+RerankPrecision = Literal["float32", "int8", "none"]
 
 
 class Int8Codes:
@@ -517,6 +517,8 @@ class PrefixANN:
 
     The rerank scores every candidate of a batch of queries in one pass (:func:`rerank_batch`) with the full
     vector, stored as ``"float32"`` (exact cosines) or ``"int8"`` (:class:`Int8Codes`, a quarter of the bytes).
+    ``"none"`` keeps the first stage's order: ``PrefixANN(x, dim=x.shape[1], index="hnsw", rerank="none")`` is
+    plain HNSW on the full vector, the baseline a prefix index has to beat.
     ``memory()`` counts every byte the search reads: the first stage as faiss saves it (codes, graph or ids) and
     the rerank's vectors.
 
@@ -540,8 +542,8 @@ class PrefixANN:
 
         if index not in FIRST_STAGES:
             raise ValueError(f"index must be one of {', '.join(map(repr, FIRST_STAGES))}, got {index!r}")
-        if rerank not in ("float32", "int8"):
-            raise ValueError(f"rerank must be 'float32' or 'int8', got {rerank!r}")
+        if rerank not in ("float32", "int8", "none"):
+            raise ValueError(f"rerank must be 'float32', 'int8' or 'none', got {rerank!r}")
         docs = np.ascontiguousarray(as_matrix(corpus_embeddings, "corpus_embeddings"), dtype=np.float32)
         self.n, self.dim = docs.shape
         self.prefix_dim = check_int("dim", dim, low=1, high=self.dim)
@@ -589,7 +591,7 @@ class PrefixANN:
                 self.index.add(prefix)
         finally:
             faiss.omp_set_num_threads(threads)
-        self.vectors = Int8Codes(docs) if rerank == "int8" else docs
+        self.vectors = Int8Codes(docs) if rerank == "int8" else docs if rerank == "float32" else None
         self.build_seconds = time.perf_counter() - start
         self._binary = binary
 
@@ -598,7 +600,7 @@ class PrefixANN:
         import faiss
 
         saved = (faiss.serialize_index_binary if self._binary else faiss.serialize_index)(self.index)
-        rerank = self.vectors.nbytes + (8 * self.dim if self.precision == "int8" else 0)
+        rerank = 0 if self.vectors is None else self.vectors.nbytes + (8 * self.dim if self.precision == "int8" else 0)
         return {"first stage": int(saved.nbytes), "rerank": int(rerank)}
 
     def search(self, query_embeddings, *, candidates: int, k: int = 10,
@@ -635,7 +637,10 @@ class PrefixANN:
             first = quantize_embeddings(queries[:, :self.prefix_dim], precision="ubinary")
         else:
             first = np.ascontiguousarray(truncate(queries, self.prefix_dim), dtype=np.float32)
-        _, rows = self.index.search(first, candidates)
+        distances, rows = self.index.search(first, candidates)
+        if self.vectors is None:  # the first stage's own order (binary: fewest differing bits first)
+            scores = (-distances if self._binary else distances)[:, :k].astype(np.float32)
+            return rows[:, :k].astype(np.int64), np.where(rows[:, :k] < 0, -np.inf, scores)
         return rerank_batch(queries, rows, self._score, k)
 
     def _score(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:

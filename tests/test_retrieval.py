@@ -437,3 +437,16 @@ def test_storage_frontier_marks_exactly_the_undominated_forms(vectors):
         assert r["frontier"] == (not dominated)
     with pytest.raises(ValueError, match=r"\bprecisions\b"):
         storage_frontier(queries, docs, [8], ["int4"])
+
+
+def test_prefix_ann_without_rerank_on_the_full_vector_is_plain_hnsw(vectors):
+    """rerank="none" at full dim: faiss HNSW's own results, and memory counts the graph's vectors once."""
+    from mrl_tutorial.retrieval import PrefixANN
+
+    queries, docs = vectors
+    ann = PrefixANN(docs, dim=64, index="hnsw", rerank="none")
+    found, scores = ann.search(queries, candidates=10, breadth=500)
+    expected, expected_scores = exact_search(queries, docs, k=10)
+    assert overlap_at_k(found, expected) == 1.0
+    np.testing.assert_allclose(np.sort(scores, axis=1), np.sort(expected_scores, axis=1), atol=1e-5)
+    assert ann.memory()["rerank"] == 0 and ann.memory()["first stage"] > docs.nbytes
