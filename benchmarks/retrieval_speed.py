@@ -304,13 +304,13 @@ def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int) -> float:
 ANN_CONFIGS = [
     ("HNSW 128 -> float32 384", 128, "hnsw", "float32", 32),
     ("HNSW-SQ8 64 -> int8 384", 64, "hnsw-sq8", "int8", 32),
-    ("HNSW-SQ8 64 -> int8 384, M 16", 64, "hnsw-sq8", "int8", 16),
     ("binary HNSW 256 -> int8 384, M 16", 256, "binary-hnsw", "int8", 16),
-    ("IVF-SQ8 64 -> int8 384", 64, "ivf-sq8", "int8", 32),
+    ("IVF-SQ8 48 -> int8 384", 48, "ivf-sq8", "int8", 32),
     ("IVF-SQ8 32 -> int8 384", 32, "ivf-sq8", "int8", 32),
+    ("IVF-SQ4 64 -> int8 384", 64, "ivf-sq4", "int8", 32),
     ("binary IVF 256 -> int8 384", 256, "binary-ivf", "int8", 32),
 ]
-NPROBES = [2, 4, 8, 16, 32, 64, 128, 256]
+NPROBES = [8, 16, 32, 64, 128]
 MAX_CANDIDATES = 4096
 
 

@@ -424,8 +424,8 @@ def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int
 
 # --- an approximate (ANN) first stage on the prefix, then a batched rerank ---------------------------------------
 
-FirstStage = Literal["hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf"]
-FIRST_STAGES = ("hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf")
+FirstStage = Literal["hnsw", "hnsw-sq8", "ivf-sq8", "ivf-sq4", "binary-hnsw", "binary-ivf"]
+FIRST_STAGES = ("hnsw", "hnsw-sq8", "ivf-sq8", "ivf-sq4", "binary-hnsw", "binary-ivf")
 RerankPrecision = Literal["float32", "int8", "none"]
 
 
@@ -473,10 +473,11 @@ class Int8Codes:
 
     def scores(self, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """``(q, c)`` dot products of each float query with the decoded codes of its candidate rows, all queries
-        of the batch in one pass: ``q . start + (q * step) . (code + 128)``."""
+        of the batch in one pass: ``(q * step) . code + q . (start + 128 * step)``."""
         q = np.asarray(queries, dtype=np.float32)
-        gathered = self.codes[candidates].astype(np.float32) + 128  # (q, c, d)
-        return np.einsum("qd,qcd->qc", q * self.steps, gathered) + (q @ self.starts)[:, None]
+        gathered = self.codes[candidates].astype(np.float32)  # (q, c, d)
+        offset = q @ (self.starts + 128 * self.steps)
+        return np.matmul(gathered, (q * self.steps)[:, :, None])[..., 0] + offset[:, None]
 
 
 def rerank_batch(queries: np.ndarray, candidates: np.ndarray, score, keep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -511,7 +512,7 @@ class PrefixANN:
     - ``"hnsw"``: ``IndexHNSWFlat``, a graph over float32 prefixes; ``breadth`` is ``efSearch``.
     - ``"hnsw-sq8"``: ``IndexHNSWSQ``, the same graph over int8 prefixes (per-coordinate ranges).
     - ``"ivf-sq8"``: ``IndexIVFScalarQuantizer``, int8 prefixes in ``nlist`` k-means clusters; ``breadth`` is
-      ``nprobe``, the clusters scanned. No graph: 8 bytes of row id a vector.
+      ``nprobe``, the clusters scanned. No graph: 8 bytes of row id a vector. ``"ivf-sq4"``: 4 bits a coordinate.
     - ``"binary-hnsw"`` / ``"binary-ivf"``: the prefix's sign bits (``dim`` bits) by Hamming distance,
       ``IndexBinaryHNSW`` / ``IndexBinaryIVF``.
 
@@ -579,12 +580,13 @@ class PrefixANN:
                 self.index.add(codes)
             else:
                 ip, sq8 = faiss.METRIC_INNER_PRODUCT, faiss.ScalarQuantizer.QT_8bit
+                sq = faiss.ScalarQuantizer.QT_4bit if index == "ivf-sq4" else sq8
                 if index == "hnsw":
                     self.index = faiss.IndexHNSWFlat(dim, m, ip)
                 elif index == "hnsw-sq8":
                     self.index = faiss.IndexHNSWSQ(dim, sq8, m, ip)
                 else:
-                    self.index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, self.nlist, sq8, ip)
+                    self.index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, self.nlist, sq, ip)
                 if index.startswith("hnsw"):
                     self.index.hnsw.efConstruction = ef_construction
                 self.index.train(prefix)
@@ -647,7 +649,7 @@ class PrefixANN:
         """``(q, c)`` full-vector scores of each query's candidate rows, the whole batch in one pass."""
         if self.precision == "int8":
             return self.vectors.scores(queries, rows)
-        return np.einsum("qd,qcd->qc", queries, self.vectors[rows])
+        return np.matmul(self.vectors[rows], queries[:, :, None])[..., 0]
 
 
 # --- the storage-quality frontier -------------------------------------------------------------------------------

@@ -301,7 +301,7 @@ def with_duplicates(vectors):
     return np.vstack([queries[:3], docs[3:4], docs[7:8]]), np.vstack([docs, docs[3:4], docs[7:8], docs[3:4]])
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "hnsw-sq8", "ivf-sq8", "binary-hnsw", "binary-ivf"])
+@pytest.mark.parametrize("kind", ["hnsw", "hnsw-sq8", "ivf-sq8", "ivf-sq4", "binary-hnsw", "binary-ivf"])
 def test_prefix_ann_looking_everywhere_equals_exact_search_ties_included(with_duplicates, kind):
     """A first stage that returns the whole corpus (graph breadth = corpus, or every cluster probed), reranked in
     float32, is exact search at full dim: the same rows in the same order, duplicates included (lower row first)."""
