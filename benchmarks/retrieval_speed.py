@@ -310,7 +310,7 @@ ANN_CONFIGS = [
     ("IVF-SQ4 64 -> int8 384", 64, "ivf-sq4", "int8", 32),
     ("binary IVF 256 -> int8 384", 256, "binary-ivf", "int8", 32),
 ]
-NPROBES = [8, 16, 32, 64, 128]
+NPROBES = [16, 64, 256, 512]
 MAX_CANDIDATES = 4096
 
 
@@ -320,11 +320,12 @@ def chunked_recall(search, queries: np.ndarray, reference: np.ndarray, chunk: in
     return overlap_at_k(found[:, :10], reference)
 
 
-def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list) -> list[tuple]:
+def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list) -> tuple[list[tuple], tuple]:
     """For each breadth, the smallest candidate list (of LADDER, up to MAX_CANDIDATES) reaching TARGET, by a
-    galloping search; returns the (breadth, candidates, recall) that reach it."""
+    galloping search. Returns the (breadth, candidates, recall) that reach it, and the widest setting tried with
+    its recall (the closest a setting that never reaches TARGET comes)."""
     ladder = [c for c in LADDER if c <= MAX_CANDIDATES]
-    out = []
+    out, widest = [], None
     for breadth in breadths:
         seen = {}
 
@@ -333,14 +334,15 @@ def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list
                 seen[rung] = chunked_recall(search_with(breadth, ladder[rung]), queries, reference)
             return seen[rung]
 
-        if recall(len(ladder) - 1) < TARGET:
+        widest = (breadth, ladder[-1], recall(len(ladder) - 1))
+        if widest[2] < TARGET:
             continue
         low, high = -1, len(ladder) - 1
         while high - low > 1:
             mid = (low + high) // 2
             low, high = (low, mid) if recall(mid) >= TARGET else (mid, high)
         out.append((breadth, ladder[high], recall(high)))
-    return out
+    return out, widest
 
 
 def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
@@ -389,19 +391,17 @@ def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -
 
         ivf = "ivf" in kind
         breadths = [p for p in NPROBES if p <= ann.nlist] if ivf else [None]
-        feasible = tune(search_with, queries, reference, breadths)
-        if not feasible:
-            print(f"| {n:,} | {name} | {label} | never reached {TARGET} (up to {MAX_CANDIDATES:,} candidates) | - | "
-                  f"{memory / 1e6:,.0f} MB | {memory / base_memory:.2f} |", flush=True)
-            continue
-        # the fastest feasible setting at the largest batch, then every batch size at that setting
-        fastest = max(feasible, key=lambda f: hnsw_qps(search_with(f[0], f[1]), queries, max(args.batches), 1))
+        feasible, widest = tune(search_with, queries, reference, breadths)
+        # the fastest feasible setting at the largest batch (none: the widest one tried, marked), then every batch
+        fastest = max(feasible, key=lambda f: hnsw_qps(search_with(f[0], f[1]), queries, max(args.batches), 1),
+                      default=widest)
         breadth, candidates, recall = fastest
         qps = {b: hnsw_qps(search_with(breadth, candidates), queries, b, args.repeats) for b in args.batches}
         cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / exact[b]:.1f}x | {qps[b] / base[b]:.2f}x" for b in args.batches)
         setting = (f"nprobe {breadth} of {ann.nlist:,}, " if ivf else f"efSearch {candidates}, ") + \
             f"{candidates:,} candidates"
-        print(f"| {n:,} | {name} | {label} | {setting} | {recall:.3f} | {memory / 1e6:,.0f} MB | "
+        mark = "" if feasible else " (below target: the widest setting tried)"
+        print(f"| {n:,} | {name} | {label} | {setting} | {recall:.3f}{mark} | {memory / 1e6:,.0f} MB | "
               f"{memory / base_memory:.2f} | {ann.build_seconds:,.0f} s | {cells} |", flush=True)
 
 
@@ -468,8 +468,9 @@ def main() -> None:
     print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching recall@10 >= {TARGET} vs exact search; "
           f"batch 1 timed on the first {SINGLE_QUERIES} queries\n")
     batches = " | ".join(f"q/s, batch {b} | speed-up" for b in args.batches)
-    print(f"| corpus | model | method | shortlist | recall@10 vs full | index memory | {batches} |")
-    print("|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
+    if "flat" in args.tables:
+        print(f"| corpus | model | method | shortlist | recall@10 vs full | index memory | {batches} |")
+        print("|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
     corpora = {}
     for n in args.sizes:
         for name in args.models:
