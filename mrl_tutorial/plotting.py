@@ -65,6 +65,13 @@ def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str
     return fig
 
 
+def _figure_and_axes(ax, figsize: tuple[float, float]):
+    """``(figure, axes)``: ``ax`` and its figure, or a new figure of ``figsize`` when ``ax`` is ``None``."""
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, title: str,
                    relative: bool = False, marks: Mapping[str, tuple[int, float]] | None = None,
                    mark_like: Mapping[str, str] | None = None, ylim: tuple[float, float] | None = None,
@@ -81,10 +88,7 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
     """
     if not curves:
         raise ValueError("curves must hold at least one model")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4.2))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (7, 4.2))
     unknown = sorted(set((mark_like or {}).values()) - set(curves))
     if unknown:
         raise ValueError(f"mark_like names curves that are not plotted: {unknown}; curves are {list(curves)}")
@@ -126,10 +130,7 @@ def storage_frontier_plot(frontiers: Mapping[str, Sequence[Mapping]], *, key: st
     """
     if not frontiers:
         raise ValueError("frontiers must hold at least one model")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4.6))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (8, 4.6))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, rows) in enumerate(frontiers.items()):
         colour = colours[i % len(colours)]

@@ -595,7 +595,10 @@ class PrefixANN:
             faiss.omp_set_num_threads(threads)
         self.vectors = Int8Codes(docs) if rerank == "int8" else docs if rerank == "float32" else None
         self.build_seconds = time.perf_counter() - start
-        self._binary = binary
+
+    @property
+    def _binary(self) -> bool:
+        return self.kind.startswith("binary")
 
     def memory(self) -> dict[str, int]:
         """Bytes the search reads: ``{"first stage": ..., "rerank": ...}``; the first stage as faiss saves it."""
