@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["check_bool", "check_int", "check_number", "check_texts", "check_output_dir", "is_saved_model"]
+__all__ = ["check_bool", "check_int", "check_number", "check_texts", "check_sequence", "check_path",
+           "check_output_file", "check_output_dir", "is_saved_model", "MANIFEST"]
+
+MANIFEST = ".mrl-tutorial-files.json"
+"""The file :func:`~mrl_tutorial.training.save_model` writes into every folder it saves: the list of files it wrote,
+so ``overwrite`` can replace those and refuse a folder that holds anything else."""
 
 
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
@@ -80,6 +85,76 @@ def check_texts(name: str, texts) -> list[str]:
         if not text.strip():
             raise ValueError(f"{name}[{i}] is blank; every text must hold some characters")
     return out
+
+
+def check_sequence(name: str, value, *, of: str = "ints") -> list:
+    """``value`` as a list: a list, tuple, range, generator or 1-D array; a scalar or a string is refused by name.
+
+    Examples:
+        >>> check_sequence("dims", (64, 32))
+        [64, 32]
+        >>> check_sequence("dims", 64)
+        Traceback (most recent call last):
+        ...
+        TypeError: dims must be a list of ints, got the int 64
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a list of {of}, got the single string {value!r}")
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise TypeError(f"{name} must be a list of {of}, got a {value.ndim}-D array")
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a list of {of}, got the {type(value).__name__} {value!r}")
+    return list(value)
+
+
+def check_path(name: str, value) -> Path:
+    """``value`` as a ``Path`` with ``~`` expanded; a non-path (an int, ``None``, bytes) or an empty path is refused.
+
+    Examples:
+        >>> check_path("source", "~/data.csv") == Path.home() / "data.csv"
+        True
+        >>> check_path("source", "")
+        Traceback (most recent call last):
+        ...
+        ValueError: source must be a non-empty path, got ''
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__} {value!r}")
+    raw = os.fspath(value)
+    if isinstance(raw, bytes):
+        raise TypeError(f"{name} must be a path given as text (str or os.PathLike of str), got bytes {raw!r}")
+    if not raw.strip():
+        raise ValueError(f"{name} must be a non-empty path, got {raw!r}")
+    return Path(raw).expanduser()
+
+
+def _check_parents_are_folders(name: str, path: Path) -> None:
+    """Refuse a path that would have to be created under an existing file (found before any work is done)."""
+    for parent in path.absolute().parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise ValueError(f"{name} {str(path)!r} lies under {str(parent)!r}, which is a file, not a folder")
+            return
+
+
+def check_output_file(name: str, value) -> Path:
+    """The path a file (a figure, a table) may be written to, checked before any work: ``~`` expanded; refused if
+    empty, a link, an existing folder, or under an existing file. An existing plain file is replaced (a figure
+    is regenerated where it was).
+
+    Examples:
+        >>> check_output_file("path", "")
+        Traceback (most recent call last):
+        ...
+        ValueError: path must be a non-empty path, got ''
+    """
+    path = check_path(name, value)
+    if path.is_symlink():
+        raise ValueError(f"{name} {str(path)!r} is a link; links are refused: give the real path")
+    if path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give a file path")
+    _check_parents_are_folders(name, path)
+    return path
 
 
 def is_saved_model(folder: Path) -> bool:
