@@ -60,10 +60,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir, check_texts
+from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir, check_sequence, check_texts
 from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
+from mrl_tutorial.truncation import check_tensor, normalize_rows
 
 __all__ = [
     "AdaptorRecipe",
@@ -141,6 +142,17 @@ class AdaptorRecipe:
             check_number(name, getattr(self, name), low=0.0)
         if self.pairwise_weight == 0 and self.topk_weight == 0:
             raise ValueError("pairwise_weight and topk_weight cannot both be 0: nothing would be learned")
+        # an empty tuple would silently mean "the default" (``None``): refused, as is anything but a list of ints
+        if self.matryoshka_dims is not None:
+            dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
+            for d in dims:
+                check_int(f"each of matryoshka_dims {dims}", d, low=1)
+            validate_dims(dims, max(dims) if dims else 1)  # non-empty, no repeats, largest first
+        if self.matryoshka_weights is not None:
+            weights = check_sequence("matryoshka_weights", self.matryoshka_weights, of="numbers")
+            if not weights:
+                raise ValueError("matryoshka_weights must hold one weight per dim, got []; None means all 1")
+            validate_weights(weights, len(weights) if self.matryoshka_dims is None else len(self.matryoshka_dims))
 
     def replace(self, **changes) -> AdaptorRecipe:
         """A copy with some fields changed (and checked again)."""
@@ -166,16 +178,19 @@ TUTORIAL_ADAPTOR = AdaptorRecipe()
 # --- the loss terms -------------------------------------------------------------------------------------------
 
 
-def _check_pair(original: Tensor, adapted: Tensor) -> None:
+def _check_pair(original: Tensor, adapted: Tensor) -> tuple[Tensor, Tensor]:
+    original = check_tensor("original", original, ndims=(2, 3))
+    adapted = check_tensor("adapted", adapted, ndims=(2, 3))
     if original.ndim not in (2, 3) or adapted.shape[:-1] != original.shape[:-1]:
         raise ValueError(f"original and adapted must be (n, d) or (blocks, n, d) with the same rows, got "
                          f"{tuple(original.shape)} and {tuple(adapted.shape)}")
     if original.shape[-2] < 2:
         raise ValueError(f"the similarity terms need at least 2 rows, got {original.shape[-2]}")
+    return original, adapted
 
 
 def _cosines(x: Tensor) -> Tensor:
-    unit = F.normalize(x, dim=-1)
+    unit = normalize_rows(x)  # F.normalize, exact for rows of 1e30 or 1e-30 in float32
     return unit @ unit.transpose(-1, -2)
 
 
@@ -183,6 +198,15 @@ def _neighbours(target: Tensor, k: int) -> Tensor:
     n = target.shape[-1]
     eye = torch.eye(n, dtype=target.dtype, device=target.device)
     return (target - 3.0 * eye).topk(k, dim=-1).indices  # never yourself (cosines are >= -1)
+
+
+def check_recipe(recipe) -> AdaptorRecipe:
+    """``recipe`` if it is an :class:`AdaptorRecipe`, else a ``TypeError`` naming it (before any work)."""
+    if not isinstance(recipe, AdaptorRecipe):
+        hint = " (training.Recipe is for fine-tuning; the adaptor takes an AdaptorRecipe)" if (
+            type(recipe).__name__ == "Recipe") else ""
+        raise TypeError(f"recipe must be an AdaptorRecipe, got {type(recipe).__name__}{hint}")
+    return recipe
 
 
 def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
@@ -195,12 +219,15 @@ def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
         adapted: the adaptor's output for the same rows (at least ``max(dims)`` columns of it).
         dims: prefix sizes ``m``; weights: one per dim (default all 1).
 
+    Rows of any finite size are normalized exactly (:func:`~mrl_tutorial.truncation.normalize_rows`); float16 and
+    bfloat16 are computed in float32; NaN, infinity, NumPy arrays and integer tensors are refused.
+
     Examples:
         >>> e = torch.tensor([[1.0, 0.0], [0.0, 1.0]]); f = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
         >>> round(pairwise_loss(e, f, [2, 1]).item(), 4)  # (0 - 0.7071)**2 + (0 - 1)**2
         1.5
     """
-    _check_pair(original, adapted)
+    original, adapted = _check_pair(original, adapted)
     dims = validate_dims(dims, adapted.shape[-1], name="dims")
     return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims)))
 
@@ -212,7 +239,7 @@ def _pairwise_term(target: Tensor, adapted: Tensor, dims: list[int], weights: li
     target_size = target.square().sum(dim=(-2, -1))
     total = adapted.new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
-        unit = F.normalize(adapted[..., :dim], dim=-1)
+        unit = normalize_rows(adapted[..., :dim])
         shared = ((target @ unit) * unit).sum(dim=(-2, -1))
         own = (unit.transpose(-1, -2) @ unit).square().sum(dim=(-2, -1))
         total = total + weight * ((target_size - 2 * shared + own) / (n * (n - 1))).mean()
@@ -228,7 +255,7 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
         >>> bool(topk_loss(e, e, [2, 1], k=1) >= 0), round(topk_loss(e, e, [2], k=2).item(), 6)
         (True, 0.0)
     """
-    _check_pair(original, adapted)
+    original, adapted = _check_pair(original, adapted)
     k = check_int("k", k, low=1, high=original.shape[-2] - 1)  # fewer than the rows of the batch
     dims = validate_dims(dims, adapted.shape[-1], name="dims")
     target = _cosines(original)
@@ -248,18 +275,33 @@ def _topk_term(wanted: Tensor, neighbours: Tensor, adapted: Tensor, dims: list[i
 def reconstruction_loss(original: Tensor, adapted: Tensor) -> Tensor:
     """``mean (f(e) - e)**2`` over every coordinate: keeps a free map near its start.
 
+    In float32, rows of ``1e20`` would square to infinity and rows of ``1e-25`` to 0: such input is computed in
+    float64 and rounded once to float32, and a mean beyond float32's range is refused (pass float64 tensors).
+
     Examples:
         >>> reconstruction_loss(torch.zeros(2, 2), torch.tensor([[1.0, 0.0], [0.0, -3.0]])).item()
         2.5
     """
+    original = check_tensor("original", original, ndims=(1, 2, 3))
+    adapted = check_tensor("adapted", adapted, ndims=(1, 2, 3))
     if adapted.shape != original.shape:
         raise ValueError(f"original and adapted must have the same shape, got {tuple(original.shape)} and "
                          f"{tuple(adapted.shape)}")
-    return (adapted - original).square().mean()
+    big, small = {torch.float32: (2.0 ** 48, 2.0 ** -47), torch.float64: (2.0 ** 496, 2.0 ** -495)}[adapted.dtype]
+    size = torch.maximum(original.detach().abs().max(), adapted.detach().abs().max())
+    if small <= size <= big or size == 0:  # the ordinary case, unchanged
+        return (adapted - original).square().mean()
+    loss = (adapted.double() - original.double()).square().mean()
+    if not torch.isfinite(loss.to(adapted.dtype)):
+        raise ValueError(f"the mean square of adapted - original is {loss.item():.3g}, beyond {adapted.dtype}'s "
+                         "range; pass float64 tensors (original, adapted)")
+    return loss.to(adapted.dtype)
 
 
 def adaptor_loss(original: Tensor, adapted: Tensor, recipe: AdaptorRecipe, dims: Sequence[int]) -> Tensor:
     """The label-free loss of ``recipe``: weighted pairwise + top-k terms (no regularization)."""
+    check_recipe(recipe)
+    original, adapted = _check_pair(original, adapted)
     weights = list(recipe.matryoshka_weights) if recipe.matryoshka_weights else None
     loss = original.new_zeros(())
     if recipe.pairwise_weight:
@@ -384,7 +426,7 @@ def _supervised_terms(adaptor: MatryoshkaAdaptor, batch: list[Tensor], scores: T
     outs = [adaptor(x) for x in batch]
     total = outs[0].new_zeros(())
     for dim in dims:
-        units = [F.normalize(x[..., :dim], dim=-1) for x in outs]
+        units = [normalize_rows(x[..., :dim]) for x in outs]
         if scores is None:  # MultipleNegativesRankingLoss: row i's positive is column i
             logits = 20.0 * units[0] @ torch.cat(units[1:], dim=1).transpose(1, 2)
             labels = torch.arange(units[0].shape[1]).expand(units[0].shape[0], -1)
@@ -433,6 +475,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
         >>> a(torch.ones(1, 8)).shape
         torch.Size([1, 8])
     """
+    check_recipe(recipe)
     return_losses = check_bool("return_losses", return_losses)
     if progress is not None:
         check_bool("progress", progress)
@@ -481,7 +524,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
             if recipe.topk_weight:
                 loss = loss + recipe.topk_weight * _topk_term(wanted[i], neighbours[i], out, kept_dims, kept_weights)
             if starts is not None:
-                loss = loss + recipe.regularization * reconstruction_loss(starts[i], full)
+                loss = loss + recipe.regularization * (full - starts[i]).square().mean()  # reconstruction_loss
             total = total + shares[i] * loss
         if sup is not None:
             columns, scores = sup
@@ -524,7 +567,11 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
 
 def _supervised_blocks(supervised, full_dim: int, recipe: AdaptorRecipe, generator: torch.Generator):
     """The labelled columns cut into fixed blocks of ``supervised_batch_size`` rows (the remainder left out)."""
+    if not isinstance(supervised, (tuple, list)) or len(supervised) != 2:
+        raise TypeError(f"supervised must be a pair (list of embedding matrices, scores or None), got "
+                        f"{type(supervised).__name__}")
     columns, scores = supervised
+    columns = check_sequence("supervised", columns, of="embedding matrices")
     columns = [torch.from_numpy(as_matrix(c, f"supervised column {i}")).double() for i, c in enumerate(columns)]
     rows = {c.shape for c in columns}
     if len(columns) < 2 or len(rows) != 1 or next(iter(rows))[1] != full_dim:
@@ -532,7 +579,8 @@ def _supervised_blocks(supervised, full_dim: int, recipe: AdaptorRecipe, generat
                          f"{[tuple(c.shape) for c in columns]}")
     m, size = columns[0].shape[0], recipe.supervised_batch_size
     if scores is not None:
-        scores = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+        scores = torch.as_tensor(np.asarray(check_sequence("supervised scores", scores, of="numbers"),
+                                            dtype=np.float64))
         if len(columns) != 2 or scores.shape != (m,) or not torch.isfinite(scores).all():
             raise ValueError("scored pairs need two matrices and one finite score per row")
     if m < size:
@@ -551,6 +599,10 @@ def adapted_model(model, adaptor: MatryoshkaAdaptor):
 
     from sentence_transformers.base.modules import Normalize
 
+    if not isinstance(adaptor, MatryoshkaAdaptor):
+        raise TypeError(f"adaptor must be a MatryoshkaAdaptor (what fit_adaptor returns), got {type(adaptor).__name__}")
+    if not callable(getattr(model, "get_embedding_dimension", None)):
+        raise TypeError(f"model must be a SentenceTransformer, got {type(model).__name__}")
     if model.get_embedding_dimension() != adaptor.dim:
         raise ValueError(f"the adaptor has dim {adaptor.dim} but the model has dim {model.get_embedding_dimension()}")
     out = copy.deepcopy(model)
@@ -563,10 +615,21 @@ def adapted_model(model, adaptor: MatryoshkaAdaptor):
     return out
 
 
+def _supervised_columns(data) -> list[str]:
+    """The column names of a supervised dataset, checked before any model is loaded."""
+    names = getattr(data, "column_names", None)
+    if not isinstance(names, list):
+        raise TypeError(f"supervised must be a datasets.Dataset of triplets or scored pairs, got {type(data).__name__}")
+    if not ({"sentence1", "sentence2", "score"} <= set(names) or {"anchor", "positive"} <= set(names)):
+        raise ValueError(f"supervised data needs columns anchor, positive[, negative] or sentence1, sentence2, "
+                         f"score; it has {names}")
+    return names
+
+
 def _supervised_embeddings(model, data) -> tuple[list[np.ndarray], np.ndarray | None]:
     from mrl_tutorial.embeddings import encode_unique
 
-    names = data.column_names
+    names = _supervised_columns(data)
     if {"sentence1", "sentence2", "score"} <= set(names):
         return ([encode_unique(model, data[c]) for c in ("sentence1", "sentence2")],
                 np.asarray(data["score"], dtype=np.float32))
@@ -611,7 +674,11 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     from mrl_tutorial.models import load_model, resolve_device
     from mrl_tutorial.training import save_model
 
+    check_recipe(recipe)
     check_bool("cache", cache)
+    overwrite = check_bool("overwrite", overwrite)
+    if progress is not None:
+        check_bool("progress", progress)
     if isinstance(model, (list, tuple)) or (model is not None and not isinstance(model, (str, os.PathLike))
                                             and not hasattr(model, "encode")):
         what = f"a {type(model).__name__} of {len(model)} items" if isinstance(model, (list, tuple)) else repr(model)
@@ -628,9 +695,17 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
                          "more texts or a recipe with a smaller batch_size")
     if recipe.supervised_weight and supervised is None:
         raise ValueError("recipe.supervised_weight > 0 needs supervised= (triplets or scored pairs)")
+    if supervised is not None:
+        if not recipe.supervised_weight:
+            raise ValueError("supervised is used only with recipe.supervised_weight > 0, got supervised_weight="
+                             f"{recipe.supervised_weight}: the labelled data would be encoded and then ignored")
+        _supervised_columns(supervised)
     device = resolve_device(device)
-    if not isinstance(model, SentenceTransformer):
+    if isinstance(model, SentenceTransformer):
+        _check_recipe_fits(recipe, model.get_embedding_dimension())
+    else:
         model = load_model(model, device=device)
+        _check_recipe_fits(recipe, model.get_embedding_dimension())
     # unit rows, as model.encode(normalize_embeddings=True) makes them (the same torch function, row by row)
     embeddings = F.normalize(torch.from_numpy(encode(model, texts, progress=progress, cache=cache)), p=2, dim=1).numpy()
     sup = _supervised_embeddings(model, supervised) if supervised is not None else None
@@ -639,6 +714,14 @@ def adapt(model=None, texts: Sequence[str] | None = None, recipe: AdaptorRecipe 
     if output_dir is not None:
         save_model(out, output_dir, overwrite=overwrite)
     return out
+
+
+def _check_recipe_fits(recipe: AdaptorRecipe, full_dim: int | None) -> None:
+    """The recipe's dims and weights against the model's dim, before any text is encoded."""
+    if full_dim is None:
+        return
+    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
+    validate_weights(recipe.matryoshka_weights, len(dims))
 
 
 # --- texts -----------------------------------------------------------------------------------------------------
@@ -703,9 +786,15 @@ def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: st
     and the texts.
     """
     from mrl_tutorial.config import cache_dir, cache_key
-    from mrl_tutorial.models import load_model
+    from mrl_tutorial.models import load_model, resolve_device
 
-    texts = list(dict.fromkeys(texts if texts is not None else bundled_texts()))
+    check_recipe(recipe)
+    refit = check_bool("refit", refit)
+    if model_name is not None and not isinstance(model_name, (str, os.PathLike)):
+        raise TypeError(f"model_name must be a hub id or a local folder (str), or None, got "
+                        f"{type(model_name).__name__}")
+    device = resolve_device(device)
+    texts = list(dict.fromkeys(check_texts("texts", texts) if texts is not None else bundled_texts()))
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()
     folder = cache_dir() / f"adaptor-{cache_key(recipe, model_name, texts=digest)}"
     if folder.exists() and not refit:

@@ -24,6 +24,35 @@ __all__ = ["encode", "encode_unique", "fingerprint", "modules_fingerprint", "as_
 BYTES_PER_VALUE = {"float32": 4.0, "float16": 2.0, "int8": 1.0, "binary": 1 / 8}
 
 
+def check_model(model, name: str = "model"):
+    """``model`` if it can encode (a ``SentenceTransformer``, or anything with its ``encode``), else a
+    ``TypeError`` naming it, before any text is encoded.
+
+    Examples:
+        >>> check_model("all-MiniLM-L6-v2")
+        Traceback (most recent call last):
+        ...
+        TypeError: model must be a SentenceTransformer (anything with encode), got str 'all-MiniLM-L6-v2'
+    """
+    if isinstance(model, (str, bytes)) or not callable(getattr(model, "encode", None)):  # str.encode is not it
+        shown = f" {model!r}" if isinstance(model, (str, int, float)) else ""
+        raise TypeError(f"{name} must be a SentenceTransformer (anything with encode), got "
+                        f"{type(model).__name__}{shown}")
+    return model
+
+
+def _full_dim(model) -> int | None:
+    """The model's output dim (``None`` when it cannot say)."""
+    for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
+        if callable(getattr(model, method, None)):
+            try:
+                dim = getattr(model, method)()
+            except Exception:  # a stand-in model without the modules the method reads
+                return None
+            return dim if isinstance(dim, int) and dim >= 1 else None
+    return None
+
+
 def fingerprint(model) -> str:
     """16 hex digits naming a model by what decides its outputs: its modules, their settings and every weight.
 
@@ -126,7 +155,8 @@ def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool 
 
     The bar (sentence-transformers' own, a widget in JupyterLab and text in a terminal) shows by default for a
     person encoding a large set (:data:`~mrl_tutorial.config.LARGE_SET` texts or more) and never under test;
-    ``progress=True``/``False`` forces it. Other keyword arguments go to ``model.encode``.
+    ``progress=True``/``False`` forces it. Other keyword arguments go to ``model.encode``; ``truncate_dim``
+    among them must be ``None`` or an int in ``[1, the model's dim]`` (0 would return ``(n, 0)``, -1 drop a column).
 
     ``cache=True`` keeps the text encoder's vectors on disk (under :func:`~mrl_tutorial.config.cache_dir`,
     folder ``embeddings``, about 1.5 kB per 384-dim vector), named by the encoder's weights
@@ -147,7 +177,10 @@ def encode(model, texts: Sequence[str], *, batch_size: int = 64, progress: bool 
     from mrl_tutorial.config import show_progress
 
     texts = check_texts("texts", texts)
+    check_model(model)
     check_int("batch_size", batch_size, low=1)
+    if kwargs.get("truncate_dim") is not None:
+        check_int("truncate_dim", kwargs["truncate_dim"], low=1, high=_full_dim(model))
     show = show_progress(len(texts)) if progress is None else check_bool("progress", progress)
     if check_bool("cache", cache):
         if not isinstance(model, torch.nn.Module):
@@ -171,6 +204,7 @@ def encode_unique(model, texts: Sequence[str], *, batch_size: int = 64, progress
         ((3, 384), True)
     """
     texts = check_texts("texts", texts)
+    check_model(model)
     unique = list(dict.fromkeys(texts))
     vectors = encode(model, unique, batch_size=batch_size, progress=progress, cache=cache)
     row = {t: i for i, t in enumerate(unique)}
@@ -181,7 +215,8 @@ def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -
     """Check and convert an ``(n, d)`` float array or tensor to a float32 NumPy matrix.
 
     Raises:
-        ValueError: not 2-D, empty, or holding NaN or infinity.
+        ValueError: not 2-D, empty, ragged, not real numbers (bool and complex refused), holding NaN or infinity,
+            or holding values beyond float32's range (a float64 ``1e300``).
 
     Examples:
         >>> as_matrix(torch.ones(2, 3)).dtype
@@ -192,19 +227,32 @@ def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -
         ValueError: embeddings must be a 2-D array of shape (n, d), got shape (3,)
     """
     if isinstance(embeddings, torch.Tensor):
-        embeddings = embeddings.detach().cpu().float().numpy()
-    array = np.asarray(embeddings)
+        embeddings = embeddings.detach().cpu()
+        if embeddings.dtype == torch.bfloat16:  # NumPy has no bfloat16; float32 holds every value exactly
+            embeddings = embeddings.float()
+        embeddings = embeddings.numpy()
+    try:
+        array = np.asarray(embeddings)
+    except (ValueError, TypeError) as error:  # ragged rows
+        raise ValueError(f"{name} must be a 2-D array of shape (n, d) with rows of one length; NumPy cannot read "
+                         f"it as one ({error})") from None
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array of shape (n, d), got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} must not be empty, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
-    array = array.astype(np.float32, copy=False)
-    bad = ~np.isfinite(array).all(axis=1)
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating):
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{name} row {int(np.flatnonzero(bad)[0])} holds NaN or infinity")
+    converted = array.astype(np.float32, copy=False)
+    bad = ~np.isfinite(converted).all(axis=1)
     if bad.any():
-        raise ValueError(f"{name} row {int(np.flatnonzero(bad)[0])} holds NaN or infinity")
-    return array
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} row {row} holds {np.abs(array[row]).max():.3g}, beyond float32's range "
+                         f"(+-{np.finfo(np.float32).max:.3g}); rescale the rows (cosines do not change)")
+    return converted
 
 
 def unit_rows(matrix: np.ndarray, name: str = "matrix", *, zero_rows: str = "keep") -> np.ndarray:
@@ -264,8 +312,13 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         ([[1, 3, 2]], [[0.9, 0.9, 0.5]])
     """
     scores = np.asarray(scores)
-    if scores.ndim != 2:
-        raise ValueError(f"scores must be 2-D (queries, documents), got shape {scores.shape}")
+    if scores.ndim != 2 or 0 in scores.shape:
+        raise ValueError(f"scores must be non-empty and 2-D (queries, documents), got shape {scores.shape}")
+    if not np.issubdtype(scores.dtype, np.number) or np.issubdtype(scores.dtype, np.complexfloating):
+        raise ValueError(f"scores must hold real numbers, got dtype {scores.dtype}")
+    nan = np.isnan(scores).any(axis=1)
+    if nan.any():  # NaN compares false with everything: its place in the order would be arbitrary
+        raise ValueError(f"scores row {int(np.flatnonzero(nan)[0])} holds NaN, which has no place in a ranking")
     k = check_int("k", k, low=1, high=scores.shape[1])  # at most the number of documents
     if k < scores.shape[1]:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mrl_tutorial._checks import check_int, check_texts
+from mrl_tutorial._checks import check_int, check_sequence, check_texts
 from mrl_tutorial.config import under_test
-from mrl_tutorial.embeddings import encode
+from mrl_tutorial.embeddings import check_model, encode
 from mrl_tutorial.retrieval import FunnelIndex
 
 __all__ = ["Hit", "Comparison", "compare_at_dim", "DimensionExplorer"]
@@ -74,7 +74,12 @@ def compare_at_dim(query_embedding: np.ndarray, corpus: np.ndarray | FunnelIndex
         ([0, 1], [2, 0], 0.5)
     """
     index = corpus if isinstance(corpus, FunnelIndex) else FunnelIndex(corpus, backend="numpy")
-    query = np.asarray(query_embedding).reshape(1, -1)
+    query = np.asarray(query_embedding)
+    if query.ndim != 1 and query.shape[:1] != (1,):
+        raise ValueError(f"query_embedding must be one vector (d,), got shape {query.shape}")
+    query = query.reshape(1, -1)
+    dim = check_int("dim", dim, low=1, high=index.dim)
+    k = check_int("k", k, low=1, high=index.n)
     full_idx, full_scores = index.search(query, [(index.dim, k)])
     idx, scores = index.search(query, [(dim, k)])
     full_set = set(full_idx[0].tolist())
@@ -99,10 +104,20 @@ class DimensionExplorer:
     def __init__(self, models: Mapping[str, object], corpus: Sequence[str], *, k: int = 5,
                  dims: Sequence[int] = (8, 16, 32, 64, 128, 256, 384),
                  corpus_embeddings: Mapping[str, np.ndarray] | None = None) -> None:
+        corpus = check_texts("corpus", corpus)
+        if not isinstance(models, Mapping):
+            raise TypeError(f"models must be a dict of name -> model, got {type(models).__name__}")
         if not models:
             raise ValueError("models must name at least one model")
-        corpus = check_texts("corpus", corpus)
         check_int("k", k, low=1, high=len(corpus))
+        if corpus_embeddings is not None and not isinstance(corpus_embeddings, Mapping):
+            raise TypeError(f"corpus_embeddings must be a dict of name -> (n, d) embeddings, got "
+                            f"{type(corpus_embeddings).__name__}")
+        for name, model in models.items():
+            check_model(model, f"models[{name!r}]")
+        dims = check_sequence("dims", dims)
+        for d in dims:
+            check_int(f"each of dims {dims}", d, low=1)
         self.models, self.corpus, self.k = dict(models), list(corpus), k
         given = dict(corpus_embeddings or {})
         # one index per model: each slider stop's normalized prefix is computed once, then reused
@@ -120,9 +135,17 @@ class DimensionExplorer:
         """Each model's :class:`Comparison` for ``query`` at ``dim``."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        check_int("dim", dim, low=1, high=self.full_dim)
+        self._check_dim(dim, slider=False)
         return {name: compare_at_dim(model.encode([query])[0], self.indexes[name], int(dim), self.k)
                 for name, model in self.models.items()}
+
+    def _check_dim(self, dim, *, slider: bool) -> int:
+        """``dim`` in ``[1, full dim]``; with ``slider``, one of the slider's stops (:attr:`dims`)."""
+        dim = check_int("dim", dim, low=1, high=self.full_dim)
+        if slider and dim not in self.dims:
+            raise ValueError(f"dim must be one of the slider's stops {self.dims}, got {dim}; pass dims= to the "
+                             "explorer to add it")
+        return dim
 
     def _scores_note(self, dim: int) -> str:
         if dim == self.full_dim:
@@ -164,9 +187,12 @@ class DimensionExplorer:
 
     def widget(self, query: str, dim: int = 64):
         """The ipywidgets version: a dimension slider, a query box, and the tables; updates live."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        dim = self._check_dim(dim, slider=True)
         import ipywidgets as widgets
 
-        slider = widgets.SelectionSlider(options=self.dims, value=dim if dim in self.dims else self.dims[0],
+        slider = widgets.SelectionSlider(options=self.dims, value=dim,
                                          description="dims", continuous_update=False)
         box = widgets.Text(value=query, description="query", continuous_update=False,
                            layout=widgets.Layout(width="90%"))
@@ -181,7 +207,11 @@ class DimensionExplorer:
         return widgets.VBox([slider, box, out])
 
     def show(self, query: str, dim: int = 64) -> None:
-        """The widget in a live front end; the deterministic text rendering under test."""
+        """The widget in a live front end; the deterministic text rendering under test. ``dim`` must be one of
+        the slider's stops (:attr:`dims`), in both."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        self._check_dim(dim, slider=True)
         if under_test():
             print(self.render_text(query, dim))
             return

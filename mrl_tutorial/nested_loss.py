@@ -23,8 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mrl_tutorial._checks import check_bool, check_int, check_number
-from mrl_tutorial.truncation import truncate
+from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequence
+from mrl_tutorial.embeddings import as_matrix
+from mrl_tutorial.truncation import (
+    _check_not_all_zero,
+    check_tensor,
+    gold_scores,
+    normalize_rows,
+    rank_correlation,
+    truncate,
+)
 
 __all__ = [
     "matryoshka_dims",
@@ -73,7 +81,7 @@ def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_di
         ...
         ValueError: matryoshka_dims must be strictly decreasing (largest first), got [64, 384]
     """
-    dims = list(dims)
+    dims = check_sequence(name, dims)
     if not dims:
         raise ValueError(f"{name} must name at least one dimension, got []")
     for d in dims:
@@ -98,7 +106,7 @@ def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float
     """
     if weights is None:
         return [1.0] * n_dims
-    weights = list(weights)
+    weights = check_sequence("matryoshka_weights", weights, of="numbers")
     if len(weights) != n_dims:
         raise ValueError(f"matryoshka_weights must have one weight per dim ({n_dims}), got {len(weights)}: {weights}")
     return [check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True) for w in weights]
@@ -109,15 +117,26 @@ def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: 
     """In-batch-negatives contrastive loss (InfoNCE): each anchor must pick its own positive among all the
     batch's positives and hard negatives, by cosine similarity times ``scale``.
 
-    Same formula as sentence-transformers' ``MultipleNegativesRankingLoss`` with its defaults.
+    Same formula as sentence-transformers' ``MultipleNegativesRankingLoss`` with its defaults. Rows are
+    normalized with :func:`~mrl_tutorial.truncation.normalize_rows` (exact for ``1e30`` or ``1e-30`` in float32);
+    float16/bfloat16 are computed in float32; NaN, infinity, NumPy arrays and integer tensors are refused.
 
     Examples:
         >>> a = torch.eye(3); loss = multiple_negatives_ranking_loss(a, a)
         >>> round(loss.item(), 6)
         0.0
     """
+    anchor, positive = check_tensor("anchor", anchor), check_tensor("positive", positive)
+    if positive.shape != anchor.shape:
+        raise ValueError(f"positive must have the shape of anchor {tuple(anchor.shape)} (one positive per anchor), "
+                         f"got {tuple(positive.shape)}")
+    if negative is not None:
+        negative = check_tensor("negative", negative)
+        if negative.shape[1] != anchor.shape[1]:
+            raise ValueError(f"negative must have anchor's dim {anchor.shape[1]}, got {tuple(negative.shape)}")
+    scale = check_number("scale", scale, low=0.0, low_open=True)
     candidates = positive if negative is None else torch.cat([positive, negative], dim=0)
-    scores = scale * F.normalize(anchor, dim=-1) @ F.normalize(candidates, dim=-1).T
+    scores = scale * normalize_rows(anchor) @ normalize_rows(candidates).T
     return F.cross_entropy(scores, torch.arange(anchor.shape[0], device=anchor.device))
 
 
@@ -143,8 +162,17 @@ def matryoshka_loss(
         >>> round(matryoshka_loss(e, [4, 2]).item(), 4)
         0.6931
     """
+    if isinstance(embeddings, (Tensor, np.ndarray)):  # iterating would split it into rows
+        raise TypeError(f"embeddings must be a list of tensors (the batch's columns), got a single "
+                        f"{type(embeddings).__name__}; pass [anchor, positive]")
+    embeddings = check_sequence("embeddings", embeddings, of="tensors")
     if not embeddings:
         raise ValueError("embeddings must hold at least one column")
+    embeddings = [check_tensor(f"embeddings[{i}]", e) for i, e in enumerate(embeddings)]
+    if len({e.shape for e in embeddings}) != 1:
+        raise ValueError(f"embeddings must be columns of one shape (n, d), got {[tuple(e.shape) for e in embeddings]}")
+    if not callable(base_loss):
+        raise TypeError(f"base_loss must be a function of the truncated columns, got {type(base_loss).__name__}")
     dims = validate_dims(dims, embeddings[0].shape[-1], name="dims")
     weights = validate_weights(weights, len(dims))
     total = embeddings[0].new_zeros(())
@@ -164,6 +192,11 @@ class ProjectionHead(nn.Module):
             self.linear.weight.copy_(torch.eye(dim))
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            got = f"{x.dtype} tensor" if isinstance(x, Tensor) else type(x).__name__
+            raise TypeError(f"x must be a floating-point torch tensor, got {got}")
+        if x.dtype != self.linear.weight.dtype:  # float16/bfloat16 rows: computed in the weights' float32
+            x = x.to(self.linear.weight.dtype)
         return self.linear(x)
 
 
@@ -185,12 +218,20 @@ def train_head(
     Args:
         anchor, positive, negative: frozen embeddings ``(n, d)`` of the training triplets.
         matryoshka: nested loss over ``dims`` (default: :func:`matryoshka_dims`) when true, else the plain
-            loss on the full vector.
-        epochs, lr, batch_size, seed: Adam on shuffled mini-batches; the seed makes it repeatable.
+            loss on the full vector; ``dims`` and ``weights`` are refused without it (they would be ignored).
+        epochs, lr, batch_size, seed: Adam on shuffled mini-batches; the seed makes it repeatable. ``lr`` is in
+            ``(0, 1]``: Adam moves every weight by about ``lr`` a step and the head starts at the identity (weights
+            0 and 1), so a larger step jumps past the whole scale of the weights.
+
+    Raises:
+        ValueError: the head's outputs or the loss stop being finite (``lr`` too large).
 
     Returns:
         The trained head (in eval mode) and the mean loss of each epoch.
     """
+    # the frozen rows are data, not parameters: detached (a float32 tensor stays the same numbers)
+    anchor, positive = check_tensor("anchor", anchor).detach(), check_tensor("positive", positive).detach()
+    negative = None if negative is None else check_tensor("negative", negative).detach()
     n, dim = anchor.shape
     if positive.shape != anchor.shape or (negative is not None and negative.shape != anchor.shape):
         raise ValueError("anchor, positive and negative must have the same shape (n, d)")
@@ -198,8 +239,15 @@ def train_head(
     check_int("epochs", epochs, low=1)
     check_int("batch_size", batch_size, low=1, high=n)  # a batch larger than the data would train nothing
     check_number("lr", lr, low=0, low_open=True)
+    if lr > 1:
+        raise ValueError(f"lr must be in (0, 1], got {lr!r}: Adam moves each weight by about lr a step, and the "
+                         "head's weights start at 0 and 1")
     check_int("seed", seed, low=0)
-    dims = validate_dims(dims or matryoshka_dims(dim), dim, name="dims") if matryoshka else [dim]
+    if not matryoshka and (dims is not None or weights is not None):
+        given = "dims" if dims is not None else "weights"
+        raise ValueError(f"{given} is used only with matryoshka=True; the plain loss uses the full vector, got "
+                         f"{given}={dims if dims is not None else weights!r}")
+    dims = validate_dims(matryoshka_dims(dim) if dims is None else dims, dim, name="dims") if matryoshka else [dim]
     weights = validate_weights(weights, len(dims)) if matryoshka else [1.0]
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -214,6 +262,9 @@ def train_head(
             columns = [head(anchor[idx]), head(positive[idx])]
             if negative is not None:
                 columns.append(head(negative[idx]))
+            if not all(bool(torch.isfinite(c).all()) for c in columns):
+                raise ValueError(f"the head's outputs stopped being finite in epoch {len(history) + 1}; lower lr "
+                                 f"(got {lr})")
             loss = matryoshka_loss(columns, dims, weights)
             if not torch.isfinite(loss):
                 raise ValueError(f"the loss became {loss.item()} in epoch {len(history) + 1}; lower lr (got {lr})")
@@ -229,17 +280,34 @@ def train_head(
 def coordinate_energy(embeddings: Tensor | np.ndarray) -> np.ndarray:
     """Share of the total variance that each coordinate carries, ``(d,)``, summing to 1.
 
-    A Matryoshka model puts a large share in its first coordinates; a standard model spreads it evenly.
+    A Matryoshka model puts a large share in its first coordinates; a standard model spreads it evenly. Exact
+    for rows of ``1e30`` or ``1e-30`` (their variances over- or underflow float32: such input is rescaled first);
+    refused: NaN, infinity, and rows that are all the same (no variance to share).
 
     Examples:
         >>> coordinate_energy(np.array([[2.0, 1.0], [-2.0, -1.0]])).round(2).tolist()
         [0.8, 0.2]
     """
-    array = embeddings.detach().cpu().numpy() if isinstance(embeddings, Tensor) else np.asarray(embeddings)
-    if array.ndim != 2 or array.shape[0] < 2:
+    checked = as_matrix(embeddings, "embeddings")  # 2-D, real numbers, finite
+    if isinstance(embeddings, Tensor):
+        embeddings = embeddings.detach().cpu()
+        array = (embeddings if embeddings.dtype in (torch.float32, torch.float64) else embeddings.float()).numpy()
+    else:
+        array = np.asarray(embeddings)
+    if array.shape[0] < 2:
         raise ValueError(f"embeddings must be 2-D with at least 2 rows, got shape {array.shape}")
+    if (checked == checked[0]).all() and (array == array[0]).all():
+        raise ValueError("embeddings has the same values in every row: no coordinate varies, so there is no "
+                         "variance to share")
     variance = array.var(axis=0)
-    return variance / variance.sum()
+    total = variance.sum()
+    info = np.finfo(variance.dtype)
+    if np.isfinite(total) and total > info.tiny / info.eps:  # the ordinary case, unchanged
+        return variance / variance.sum()
+    # squares over- or underflowed: the shares do not change when every row is divided by one number
+    scaled = array.astype(np.float64) / np.abs(array).max()
+    variance = scaled.var(axis=0)
+    return (variance / variance.sum()).astype(info.dtype)
 
 
 def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequence[float],
@@ -247,7 +315,9 @@ def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequ
     """STS Spearman of each block of ``block`` coordinates used *alone* (coords 1-16, 17-32, ...).
 
     Everything outside the block is ablated. For a standard model every block is worth about the same; a
-    Matryoshka model's first block is worth the most.
+    Matryoshka model's first block is worth the most. A block whose cosines are the same for every pair (e.g. all
+    zeros) scores 0.0, as in :func:`~mrl_tutorial.truncation.sts_by_dim`; refused: fewer than 2 pairs, ``scores``
+    all equal or not finite, NaN or infinite embeddings, and ``embeddings1`` or ``embeddings2`` all zeros.
 
     Examples:
         >>> rng = np.random.default_rng(0)
@@ -257,15 +327,20 @@ def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequ
         >>> round(first, 3), abs(second) < 0.2
         (1.0, True)
     """
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(embeddings1, dtype=np.float64), np.asarray(embeddings2, dtype=np.float64)
+    as_matrix(embeddings1, "embeddings1"), as_matrix(embeddings2, "embeddings2")  # 2-D, real, finite
+    a, b = (e.detach().cpu().double().numpy() if isinstance(e, Tensor) else np.asarray(e, dtype=np.float64)
+            for e in (embeddings1, embeddings2))
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"embeddings1 and embeddings2 must be 2-D of one shape, got {a.shape} and {b.shape}")
+    gold = gold_scores(scores, a.shape[0])
+    _check_not_all_zero("embeddings1", a)
+    _check_not_all_zero("embeddings2", b)
     check_int("block", block, low=1, high=a.shape[1])
     out = []
     for start in range(0, a.shape[1], block):
         x, y = a[:, start:start + block], b[:, start:start + block]
-        cosine = (x * y).sum(1) / np.maximum(np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1), 1e-12)
-        out.append(float(spearmanr(cosine, scores).statistic))
+        # the norms of float32-range rows cannot overflow or underflow in float64; a zero row has cosine 0
+        norms = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+        cosine = np.divide((x * y).sum(1), norms, out=np.zeros_like(norms), where=norms > 0)
+        out.append(rank_correlation(cosine, gold))
     return out

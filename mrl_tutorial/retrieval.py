@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from mrl_tutorial._checks import check_bool, check_int, check_number
+from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequence
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
@@ -166,6 +166,7 @@ class FunnelIndex:
         among themselves: ``[(384, 4000), (384, 10)]`` (binary rescoring) and ``[(256, 4000), (128, 1000),
         (384, 10)]`` are valid with ``binary_first=True``.
         """
+        binary_first = check_bool("binary_first", binary_first)
         stages = _stage_pairs(stages)
         out = []
         for i, stage in enumerate(stages):
@@ -214,6 +215,12 @@ def _stage_pairs(stages) -> list:
         if not isinstance(stage, (tuple, list)) or len(stage) != 2:
             raise ValueError(f"stages must be a list of (dim, k) pairs, got {stage!r} in {pairs!r}")
     return pairs
+
+
+def _check_index(index) -> FunnelIndex:
+    if not isinstance(index, FunnelIndex):
+        raise TypeError(f"index must be a FunnelIndex (FunnelIndex(corpus_embeddings)), got {type(index).__name__}")
+    return index
 
 
 def _check_not_swapped(query_embeddings, index: FunnelIndex, wanted) -> None:
@@ -283,14 +290,30 @@ def funnel_search(query_embeddings, corpus_embeddings, stages: Sequence[tuple[in
 def overlap_at_k(found: np.ndarray, reference: np.ndarray) -> float:
     """Mean share of the reference top-k that ``found`` also returns ("recall@k against full search").
 
+    ``found`` may hold ``-1`` where a search found fewer (it matches nothing). Refused: no queries, ``k`` of 0,
+    non-integer rows, and a ``reference`` row that is negative or repeats a row (the share would be wrong).
+
     Examples:
         >>> overlap_at_k(np.array([[1, 2, 3]]), np.array([[3, 2, 9]]))
         0.6666666666666666
     """
     found, reference = np.asarray(found), np.asarray(reference)
-    if found.ndim != 2 or found.shape[0] != reference.shape[0]:
+    if found.ndim != 2 or reference.ndim != 2 or found.shape[0] != reference.shape[0]:
         raise ValueError(f"found and reference must be (queries, k) with the same number of queries, "
                          f"got {found.shape} and {reference.shape}")
+    for name, rows in (("found", found), ("reference", reference)):
+        if 0 in rows.shape:
+            raise ValueError(f"{name} must hold at least one query and one result, got shape {rows.shape}")
+        if not np.issubdtype(rows.dtype, np.integer):
+            raise ValueError(f"{name} must hold corpus row numbers (ints), got dtype {rows.dtype}")
+    if (found < -1).any():
+        raise ValueError(f"found holds {int(found[found < -1][0])}; rows are >= 0 (-1: nothing found)")
+    if (reference < 0).any():
+        raise ValueError(f"reference holds {int(reference[reference < 0][0])}; its rows must be >= 0")
+    ranked = np.sort(reference, axis=1)
+    repeats = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+    if repeats.any():
+        raise ValueError(f"reference row {int(np.flatnonzero(repeats)[0])} repeats a corpus row; each must differ")
     return float(np.mean([len(set(f) & set(r)) / len(r) for f, r in zip(found, reference, strict=True)]))
 
 
@@ -322,6 +345,7 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     Recall against the full search can only grow with the shortlist (a longer shortlist holds the shorter
     one), so bisection finds the smallest size.
     """
+    _check_index(index)
     if not 0 < check_number("target", target) <= 1:
         raise ValueError(f"target must be in (0, 1], got {target!r}")
     k = check_int("k", k, low=1, high=index.n)
@@ -378,13 +402,19 @@ def recall_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, sho
         >>> recall_grid(index, docs[:3], reference, [4, 8], [2, 6])
         {(4, 2): 0.5, (4, 6): 1.0, (8, 2): 1.0, (8, 6): 1.0}
     """
+    _check_index(index)
+    binary_first = check_bool("binary_first", binary_first)
     reference = np.asarray(reference)
     if reference.ndim != 2 or reference.shape[1] < 1:
         raise ValueError(f"reference must be (queries, k) indices of the full search, got shape {reference.shape}")
     k = reference.shape[1]
+    shortlist_dims = check_sequence("shortlist_dims", shortlist_dims)
+    shortlist_sizes = check_sequence("shortlist_sizes", shortlist_sizes)
     for name, values in (("shortlist_dims", shortlist_dims), ("shortlist_sizes", shortlist_sizes)):
-        if isinstance(values, str) or not len(values):
+        if not values:
             raise ValueError(f"{name} must be a non-empty list of ints, got {values!r}")
+    for dim in shortlist_dims:
+        check_int("each of shortlist_dims", dim, low=1, high=index.dim)
     for size in shortlist_sizes:
         check_int("each of shortlist_sizes (at least reference's k)", size, low=k, high=index.n)
     def stages(dim: int, size: int) -> list[tuple[int, int]]:
@@ -410,7 +440,9 @@ def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int
     """
     import time
 
+    _check_index(index)
     repeats = check_int("repeats", repeats, low=1)
+    binary_first = check_bool("binary_first", binary_first)
     queries = index._queries(query_embeddings)
     stages = index.check_stages(stages, binary_first=binary_first)
     index.search(queries[:2], stages, binary_first=binary_first)
@@ -457,9 +489,15 @@ class Int8Codes:
         self.steps = np.where(steps > 0, steps, np.float32(1)).astype(np.float32)  # a constant coordinate: one level
         self.codes = self.encode(vectors)
 
+    def _check_dim(self, name: str, rows) -> np.ndarray:
+        rows = as_matrix(rows, name)
+        if rows.shape[1] != len(self.steps):
+            raise ValueError(f"{name} have dim {rows.shape[1]} but the codes have dim {len(self.steps)}")
+        return rows
+
     def encode(self, vectors: np.ndarray) -> np.ndarray:
         """``(n, d)`` int8 codes of ``vectors`` with these ranges."""
-        levels = np.rint((np.asarray(vectors, dtype=np.float32) - self.starts) / self.steps)
+        levels = np.rint((self._check_dim("vectors", vectors) - self.starts) / self.steps)
         return (np.clip(levels, 0, 255) - 128).astype(np.int8)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -474,10 +512,29 @@ class Int8Codes:
     def scores(self, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """``(q, c)`` dot products of each float query with the decoded codes of its candidate rows, all queries
         of the batch in one pass: ``(q * step) . code + q . (start + 128 * step)``."""
-        q = np.asarray(queries, dtype=np.float32)
+        q = self._check_dim("queries", queries)
+        candidates = _candidate_rows(candidates, len(q), len(self.codes))
+        if (candidates < 0).any():
+            raise ValueError(f"candidates holds {int(candidates[candidates < 0][0])}; rows must be >= 0")
         gathered = self.codes[candidates].astype(np.float32)  # (q, c, d)
         offset = q @ (self.starts + 128 * self.steps)
         return np.matmul(gathered, (q * self.steps)[:, :, None])[..., 0] + offset[:, None]
+
+
+def _candidate_rows(candidates, n_queries: int, n_rows: int) -> np.ndarray:
+    """``candidates`` as an int64 ``(n_queries, c)`` array of rows in ``[-1, n_rows)``, or a ``ValueError``."""
+    try:
+        candidates = np.asarray(candidates)
+    except ValueError:
+        raise ValueError("candidates must be a (queries, c) array of ints, with rows of one length") from None
+    if candidates.ndim != 2 or candidates.shape[0] != n_queries or candidates.shape[1] == 0 or not (
+            np.issubdtype(candidates.dtype, np.integer)):
+        raise ValueError(f"candidates must be ({n_queries}, c >= 1) corpus rows (ints), one row per query, got shape "
+                         f"{candidates.shape} of {candidates.dtype}")
+    outside = candidates[(candidates < -1) | (candidates >= n_rows)]
+    if outside.size:
+        raise ValueError(f"candidates holds row {int(outside[0])}, outside [-1, {n_rows})")
+    return candidates.astype(np.int64, copy=False)
 
 
 def rerank_batch(queries: np.ndarray, candidates: np.ndarray, score, keep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -494,9 +551,17 @@ def rerank_batch(queries: np.ndarray, candidates: np.ndarray, score, keep: int) 
         >>> rows.tolist()
         [[0, 2, 1]]
     """
-    candidates = np.asarray(candidates, dtype=np.int64)
+    queries = as_matrix(queries, "queries")
+    if not callable(score):
+        raise TypeError(f"score must be a function score(queries, rows) -> (q, c) scores, got {type(score).__name__}")
+    candidates = _candidate_rows(candidates, len(queries), np.iinfo(np.int64).max)
+    keep = check_int("keep", keep, low=1, high=candidates.shape[1])
     missing = candidates < 0
     scores = np.asarray(score(queries, np.where(missing, 0, candidates)), dtype=np.float32)
+    if scores.shape != candidates.shape:
+        raise ValueError(f"score must return one score per candidate {candidates.shape}, got shape {scores.shape}")
+    if np.isnan(scores).any():
+        raise ValueError("score returned NaN, which has no place in a ranking")
     scores[missing] = -np.inf
     rows = np.where(missing, np.iinfo(np.int64).max, candidates)  # padding sorts after every real row
     order = np.lexsort((rows, -scores), axis=-1)[:, :keep]
@@ -715,11 +780,16 @@ def storage_frontier(query_embeddings, corpus_embeddings, dims: Sequence[int],
     from mrl_tutorial.embeddings import bytes_per_vector
 
     corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
-    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
-        raise TypeError(f"dims must be a list of ints, got {type(dims).__name__}")
+    dims = check_sequence("dims", dims)
+    if not dims:
+        raise ValueError("dims must name at least one dimension, got []")
     dims = sorted({check_int("each of dims", d, low=1, high=corpus.shape[1]) for d in dims})
-    if isinstance(precisions, str) or not list(precisions) or not set(precisions) <= set(PRECISIONS):
+    precisions = check_sequence("precisions", precisions, of="precisions")
+    if not precisions or not all(isinstance(p, str) and p in PRECISIONS for p in precisions):
         raise ValueError(f"precisions must be a non-empty list from {PRECISIONS}, got {precisions!r}")
+    if metric is not None and not callable(metric):
+        raise TypeError(f"metric must be a function of the found rows, or None, got {type(metric).__name__}")
+    check_int("k", k, low=1, high=corpus.shape[0])
     reference = compressed_search(query_embeddings, corpus, corpus.shape[1], "float32", k=k)
     rows = []
     for precision in precisions:

@@ -175,11 +175,16 @@ def test_bad_recipes_are_refused(changes, match):
         AdaptorRecipe(**changes)
 
 
+def test_a_recipe_with_a_zero_dim_is_refused_when_built():
+    """matryoshka_dims=(16, 0) is refused by the recipe itself, before any model or fit (it used to wait for one)."""
+    with pytest.raises(ValueError, match=r"each of matryoshka_dims \[16, 0\] must be an int >= 1, got 0"):
+        TINY.replace(matryoshka_dims=(16, 0))
+
+
 @pytest.mark.parametrize("embeddings, recipe, match", [
     (np.full((96, 16), np.nan), TINY, "NaN or infinity"),
     (X[:10], TINY, "batch_size must be at most the number of embeddings"),
     (X, TINY.replace(matryoshka_dims=(32, 8)), r"in \[1, 16\]"),
-    (X, TINY.replace(matryoshka_dims=(16, 0)), r"in \[1, 16\]"),
     (X, TINY.replace(supervised_weight=0.5), "needs supervised"),
 ])
 def test_bad_fit_input_is_refused_before_training(embeddings, recipe, match):
