@@ -9,19 +9,28 @@ bundled data runs unchanged on hub data:
   ``sentence-transformers/all-nli``, config ``triplet``);
 - retrieval (``load_retrieval``): a BEIR-layout corpus, queries and qrels (as in the ``mteb/*`` BEIR sets).
 
+Local files are read as UTF-8 (a byte-order mark is dropped). A quoted CSV or TSV cell that spans lines is read as
+one line: each line break, with the spaces and tabs around it, becomes a single space. A sentence encoder reads
+both forms alike (its tokenizer splits on any whitespace), and a one-line text stays one row in the tables and
+printouts the notebooks show; JSONL strings are kept exactly as written, since a ``\\n`` there is written on purpose.
+
 The bundled data is written by this project; ``mrl_tutorial/data/DATASET_CARD.md`` says how.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from datasets import Dataset
+
+from mrl_tutorial._checks import check_number, check_path, check_sequence
 
 __all__ = [
     "BUNDLED",
@@ -35,11 +44,40 @@ __all__ = [
 BUNDLED = "bundled"
 STS_COLUMNS = ("sentence1", "sentence2", "score")
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
+# every line boundary str.splitlines knows, with the blanks around it
+# a hub repository id: "name" or "owner/name"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])[ \t]*")
 
 
 def bundled_path(name: str = "") -> Path:
-    """Path of a bundled data file (or of the data folder when ``name`` is empty)."""
-    return Path(__file__).resolve().parent / "data" / name
+    """Path of a bundled data file (or of the data folder when ``name`` is empty).
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` leads out of the data folder.
+        FileNotFoundError: no bundled file or folder has that name (the message lists them).
+
+    Examples:
+        >>> bundled_path("sts.csv").name
+        'sts.csv'
+        >>> bundled_path("../models.py")
+        Traceback (most recent call last):
+        ...
+        ValueError: name must name a file inside the bundled data folder, got '../models.py'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a bundled data file (a string), got {type(name).__name__} "
+                        f"{name!r}")
+    folder = Path(__file__).resolve().parent / "data"
+    path = folder / name
+    if Path(name).is_absolute() or not path.resolve().is_relative_to(folder):
+        raise ValueError(f"name must name a file inside the bundled data folder, got {name!r}")
+    if not path.exists():
+        known = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        raise FileNotFoundError(f"name {name!r} is not a bundled data file; the bundled files are {known}")
+    return path
 
 
 def _check_split(split: str, allowed: tuple[str, ...]) -> None:
@@ -47,45 +85,170 @@ def _check_split(split: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"split must be one of {allowed}, got {split!r}")
 
 
+def _check_split_and_config(split, config=None) -> None:
+    """``split`` a non-blank string and ``config`` a string or ``None``, checked before any file is read."""
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a string such as 'train' or 'test', got {type(split).__name__} {split!r}")
+    if not split.strip():
+        raise ValueError(f"split must be a non-blank string such as 'train' or 'test', got {split!r}")
+    if config is not None and not isinstance(config, str):
+        raise TypeError(f"config must be None or a hub configuration name (a string), got {type(config).__name__} "
+                        f"{config!r}")
+
+
+def _check_score_range(score_range) -> tuple[float, float]:
+    """``score_range`` as ``(low, high)``: two finite numbers with ``low < high``.
+
+    Examples:
+        >>> _check_score_range([1, 5])
+        (1, 5)
+        >>> _check_score_range((0, float("inf")))
+        Traceback (most recent call last):
+        ...
+        ValueError: score_range must be two finite numbers (low, high) with low < high, got (0, inf)
+    """
+    values = check_sequence("score_range", score_range, of="two numbers (low, high)")
+    if len(values) != 2:
+        raise ValueError(f"score_range must be two finite numbers (low, high) with low < high, got {score_range!r}")
+    for value in values:
+        try:
+            check_number("score_range", value)
+        except ValueError as error:
+            raise ValueError(f"score_range must be two finite numbers (low, high) with low < high, got "
+                             f"{score_range!r}") from error
+    low, high = values
+    if not low < high:
+        raise ValueError(f"score_range must be two finite numbers (low, high) with low < high, got {score_range!r}")
+    return low, high
+
+
+def _looks_like_path(value: str | os.PathLike) -> bool:
+    """Whether ``value`` can only mean a local path: a path object, or text that starts with ``/``, ``.`` or ``~``,
+    or holds a path separator without being of the hub-id form ``owner/name``.
+
+    Examples:
+        >>> _looks_like_path("./my-model"), _looks_like_path("models/v1/best"), _looks_like_path("org/model")
+        (True, True, False)
+    """
+    if not isinstance(value, str):
+        return True
+    has_separator = "/" in value or "\\" in value or os.sep in value
+    return value.startswith(("/", ".", "~")) or (has_separator and not _HUB_ID.match(value))
+
+
+def _local_source(source) -> Path | None:
+    """The existing local file or folder ``source`` names (``~`` expanded), or ``None`` for a hub id.
+
+    A ``source`` that is clearly a local path (a path object; text that starts with ``/``, ``.`` or ``~``, holds a
+    separator without being of the hub-id form ``owner/name``, or ends with a data file suffix) and does not exist
+    raises ``FileNotFoundError`` instead of a misleading hub error.
+    """
+    path = check_path("source", source)
+    if path.exists():
+        return path
+    if _looks_like_path(source) or path.suffix.lower() in (*TABLE_SUFFIXES, ".json"):
+        raise FileNotFoundError(f"source {os.fspath(source)!r} does not exist ({path.absolute()}); give "
+                                "'bundled', the path of a local file or folder, or a hub id such as 'owner/name'")
+    return None
+
+
+def _one_line(cell: str) -> str:
+    """A CSV cell with each line break (and the blanks around it) turned into one space.
+
+    Examples:
+        >>> _one_line("A cat sat \\n   on the mat.")
+        'A cat sat on the mat.'
+    """
+    return _LINE_BREAK.sub(" ", cell)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``json.loads`` hook: a key given twice would silently keep its last value."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _read_csv(text: str, path: Path, delimiter: str) -> list[dict[str, str]]:
+    """Rows of a CSV or TSV text; a repeated column name or a row with another number of cells is refused."""
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]  # [] is a blank line
+    header = [_one_line(name) for name in records[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{path}: the header names column(s) {repeated} more than once; each column needs its own "
+                         "name")
+    rows = []
+    for number, record in enumerate(records[1:], start=1):
+        if len(record) != len(header):
+            raise ValueError(f"{path}, row {number}: {len(record)} cells, but the header names {len(header)} columns "
+                             f"{header}")
+        rows.append(dict(zip(header, map(_one_line, record), strict=True)))
+    return rows
+
+
 def _read_table(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV, TSV or JSONL file as dicts; a clear error for anything else or an empty file."""
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".tsv", ".jsonl"):
+    if suffix not in TABLE_SUFFIXES:
         raise ValueError(f"{path}: expected a .csv, .tsv or .jsonl file, got {suffix or 'no suffix'!r}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark would stick to the first name
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
-                         "save the file as UTF-8") from None
+                         "save the file as UTF-8") from exc
     if not text.strip():
         raise ValueError(f"{path}: the file is empty")
     if suffix == ".jsonl":
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # "\n" only: str.splitlines would also cut at a U+2028 that JSON allows inside a string
+        for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line, object_pairs_hook=_refuse_duplicate_keys)
+                except _DuplicateKey as exc:
+                    raise ValueError(f"{path}, line {number}: key {exc.args[0]!r} appears more than once; each "
+                                     "column needs its own name") from exc
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+                    raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}, line {number}: expected a JSON object (one row), got "
+                                     f"{type(row).__name__} {line.strip()[:80]!r}")
+                rows.append(row)
     else:
-        rows = list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
+        rows = _read_csv(text, path, "\t" if suffix == ".tsv" else ",")
     if not rows:
         raise ValueError(f"{path}: the file has a header but no rows")
     return rows
 
 
 def _require_columns(rows_or_names: list[dict] | list[str], columns: tuple[str, ...], where: str) -> None:
-    """``rows_or_names``: table rows (dicts) or a list of column names."""
-    names = set(rows_or_names[0]) if rows_or_names and isinstance(rows_or_names[0], dict) else set(rows_or_names)
+    """``rows_or_names``: table rows (dicts, each checked: a JSONL row may lack a key the first one has) or a list
+    of column names."""
+    if rows_or_names and isinstance(rows_or_names[0], dict):
+        for number, row in enumerate(rows_or_names, start=1):
+            missing = [c for c in columns if c not in row]
+            if missing:
+                at = "" if number == 1 else f", row {number}"
+                raise ValueError(f"{where}{at}: missing column(s) {missing}; expected columns {list(columns)}, "
+                                 f"found {sorted(row)}")
+        return
+    names = set(rows_or_names)
     missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"{where}: missing column(s) {missing}; expected columns {list(columns)}, "
                          f"found {sorted(names)}")
 
 
-def _is_local(source: str | os.PathLike) -> bool:
-    """A local file (a folder is read like a hub repository, by ``datasets.load_dataset``)."""
-    return Path(source).expanduser().is_file()
+def _is_bundled(source) -> bool:
+    """Whether ``source`` is the text ``"bundled"`` (a ``Path("bundled")`` is a path)."""
+    return isinstance(source, str) and source == BUNDLED
 
 
 def _hub(source: str, config: str | None, split: str):
@@ -110,13 +273,22 @@ def _hub(source: str, config: str | None, split: str):
     )
 
 
+SPLIT_NAMES = ("train", "validation", "dev", "test")
+
+
 def _rows_of_split(rows: list[dict], split: str | None, where: str) -> list[dict]:
-    """The rows of ``split`` when the file has a ``split`` column; all rows when it has none."""
-    if split is None or "split" not in rows[0]:
+    """The rows of ``split`` when the file has a ``split`` column; all rows when it has none (the file is one
+    split, read whole for any of :data:`SPLIT_NAMES`; another name is a typo, refused)."""
+    if split is None:
         return rows
-    chosen = [r for r in rows if r["split"] == split]
+    if "split" not in rows[0]:
+        if split not in SPLIT_NAMES:
+            raise ValueError(f"split must be one of {SPLIT_NAMES} for {where}, which has no split column (it is "
+                             f"read whole), got {split!r}")
+        return rows
+    chosen = [r for r in rows if r.get("split") == split]
     if not chosen:
-        found = sorted({str(r["split"]) for r in rows})
+        found = sorted({str(r.get("split")) for r in rows})
         raise ValueError(f"{where}: no rows with split {split!r}; the file's split column holds {found}")
     return chosen
 
@@ -148,7 +320,8 @@ def _sts_from_rows(rows: list[dict], where: str, score_range: tuple[float, float
     for number, row in enumerate(rows, start=1):
         score = _number(row["score"], where, number, "score")
         if not low <= score <= high:
-            raise ValueError(f"{where}, row {number}: score {score} is outside the declared range [{low}, {high}]")
+            raise ValueError(f"{where}, row {number}: score {score} is outside the declared range [{low}, {high}]; "
+                             "pass score_range=(low, high) to give the scale the scores are on")
         for column in ("sentence1", "sentence2"):
             _text(row[column], where, number, column)
         scores.append((score - low) / (high - low))
@@ -172,13 +345,19 @@ def load_sts(
         source: ``"bundled"``; a hub id such as ``"sentence-transformers/stsb"`` (or a local folder laid out
             like a hub dataset repository, read the same way); or a local CSV, TSV or JSONL file with
             columns ``sentence1, sentence2, score`` (and optionally ``split``).
-        split: ``"train"`` or ``"test"`` (``"validation"`` too for hub data).
-        score_range: the scale the source's scores are on; they are mapped to [0, 1]. Default: (0, 5)
-            for the bundled data and local files, (0, 1) for hub data (the sentence-transformers layout).
+        split: ``"train"`` or ``"test"`` (``"validation"`` too for hub data); a local file without a ``split``
+            column is read whole for any of ``"train"``, ``"validation"``, ``"dev"`` or ``"test"``.
+        score_range: the scale the source's scores are on, two finite numbers ``(low, high)`` with
+            ``low < high``; they are mapped to [0, 1]. Default: (0, 5) for the bundled data and local files,
+            (0, 1) for hub data (the sentence-transformers layout).
         config: the hub dataset's configuration name, if it has several.
 
     Raises:
-        ValueError: a missing column, an empty file, a score outside ``score_range``, an unknown split.
+        TypeError: ``source`` is not a path or a string, ``split`` not a string, ``config`` not a string or
+            ``None``, or ``score_range`` not a pair.
+        ValueError: a bad ``score_range``; a missing or repeated column, an empty file, a score outside
+            ``score_range``, an unknown split.
+        FileNotFoundError: ``source`` is clearly a local path and nothing is there.
 
     Examples:
         >>> test = load_sts()
@@ -187,17 +366,20 @@ def load_sts(
         >>> 0.0 <= min(test["score"]) and max(test["score"]) <= 1.0
         True
     """
-    if source == BUNDLED:
+    _check_split_and_config(split, config)
+    if score_range is not None:
+        score_range = _check_score_range(score_range)
+    if _is_bundled(source):
         _check_split(split, ("train", "test"))
         path = bundled_path("sts.csv")
         return _sts_from_rows(_read_table(path), "bundled sts.csv", score_range or (0, 5), split)
-    if _is_local(source):
-        path = Path(source).expanduser()
+    path = _local_source(source)
+    if path is not None and path.is_file():
         return _sts_from_rows(_read_table(path), str(path), score_range or (0, 5), split)
-    data = _hub(str(source), config, split)
-    _require_columns(data.column_names, STS_COLUMNS, str(source))
-    return _sts_from_rows(data.select_columns(list(STS_COLUMNS)).to_list(), str(source), score_range or (0, 1),
-                          None)
+    name = str(source) if path is None else str(path)
+    data = _hub(name, config, split)
+    _require_columns(data.column_names, STS_COLUMNS, name)
+    return _sts_from_rows(data.select_columns(list(STS_COLUMNS)).to_list(), name, score_range or (0, 1), None)
 
 
 def load_pairs(
@@ -216,23 +398,27 @@ def load_pairs(
         config: the hub configuration (ignored for local and bundled data).
 
     Raises:
-        ValueError: a missing column, an empty file or an empty text.
+        TypeError: ``source`` is not a path or a string, ``split`` not a string, ``config`` not a string or
+            ``None``.
+        ValueError: a missing or repeated column, an empty file or an empty text.
+        FileNotFoundError: ``source`` is clearly a local path and nothing is there.
 
     Examples:
         >>> train = load_pairs()
         >>> train.column_names
         ['anchor', 'positive', 'negative']
     """
-    if source == BUNDLED:
+    _check_split_and_config(split, config)
+    if _is_bundled(source):
         _check_split(split, ("train",))
         rows, where = _read_table(bundled_path("triplets.csv")), "bundled triplets.csv"
-    elif _is_local(source):
-        path = Path(source).expanduser()
+    elif (path := _local_source(source)) is not None and path.is_file():
         rows, where = _read_table(path), str(path)
         rows = _rows_of_split(rows, split, where)  # a split column is honoured: test rows never train
     else:
-        data = _hub(str(source), config, split)
-        _require_columns(data.column_names, TRIPLET_COLUMNS, str(source))
+        name = str(source) if path is None else str(path)
+        data = _hub(name, config, split)
+        _require_columns(data.column_names, TRIPLET_COLUMNS, name)
         return data.select_columns(list(TRIPLET_COLUMNS))
     _require_columns(rows, TRIPLET_COLUMNS, where)
     for number, row in enumerate(rows, start=1):
@@ -249,6 +435,15 @@ class RetrievalData:
     corpus: Dataset
     queries: Dataset
     qrels: Dataset
+
+    def __post_init__(self) -> None:
+        for name, columns in (("corpus", ("_id", "text")), ("queries", ("_id", "text")),
+                              ("qrels", ("query-id", "corpus-id", "score"))):
+            value = getattr(self, name)
+            if not isinstance(value, Dataset):
+                raise TypeError(f"{name} must be a datasets.Dataset with columns {list(columns)}, got "
+                                f"{type(value).__name__}")
+            _require_columns(value.column_names, columns, name)
 
     @property
     def relevant_docs(self) -> dict[str, set[str]]:
@@ -310,23 +505,29 @@ def load_retrieval(source: str | os.PathLike = BUNDLED, split: str = "test") -> 
         source: ``"bundled"``; a hub id in the MTEB BEIR layout (configs ``corpus``, ``queries`` and
             ``default`` for the qrels, e.g. ``"mteb/scifact"``); or a local BEIR folder holding
             ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
-        split: which qrels file (``"test"`` for the bundled set).
+        split: which qrels file (``"test"`` for the bundled set); a plain name, no path separators.
 
     Raises:
-        ValueError: a missing file or column, an empty file, a duplicated id, or qrels that name an id
-            the corpus or the queries do not have.
+        TypeError: ``source`` is not a path or a string, or ``split`` not a string.
+        ValueError: a missing file or column, an empty file, a repeated column, a duplicated id, or qrels that
+            name an id the corpus or the queries do not have.
+        FileNotFoundError: ``source`` is clearly a local path and nothing is there.
 
     Examples:
         >>> data = load_retrieval()
         >>> data.corpus.column_names, data.queries.column_names
         (['_id', 'title', 'text'], ['_id', 'text'])
     """
-    if source != BUNDLED and Path(source).expanduser().is_file():
+    _check_split_and_config(split)
+    if split in (".", "..") or any(sep in split for sep in ("/", "\\", os.sep)):
+        raise ValueError(f"split must name a qrels file in the folder's qrels/ (such as 'test'), got {split!r}")
+    path = None if _is_bundled(source) else _local_source(source)
+    if path is not None and path.is_file():
         raise ValueError(f"source {source} is a file; load_retrieval reads a BEIR folder holding corpus.jsonl, "
                          "queries.jsonl and qrels/<split>.tsv, or a hub id")
-    if source == BUNDLED or Path(source).expanduser().is_dir():
-        folder = bundled_path("retrieval") if source == BUNDLED else Path(source).expanduser()
-        if source == BUNDLED:
+    if _is_bundled(source) or path is not None:
+        folder = bundled_path("retrieval") if path is None else path
+        if path is None:
             _check_split(split, ("test",))
         paths = {"corpus": folder / "corpus.jsonl", "queries": folder / "queries.jsonl",
                  "qrels": folder / "qrels" / f"{split}.tsv"}

