@@ -16,6 +16,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["check_bool", "check_int", "check_number", "check_texts", "check_sequence", "check_path",
-           "check_output_file", "check_output_dir", "is_saved_model", "MANIFEST"]
+           "check_output_file", "check_output_folder", "check_output_dir", "written_files", "MANIFEST"]
 
 MANIFEST = ".mrl-tutorial-files.json"
 """The file :func:`~mrl_tutorial.training.save_model` writes into every folder it saves: the list of files it wrote,
@@ -157,19 +158,68 @@ def check_output_file(name: str, value) -> Path:
     return path
 
 
-def is_saved_model(folder: Path) -> bool:
-    """Whether ``folder`` holds a saved sentence-transformers model (what ``model.save`` writes)."""
-    return folder.is_dir() and (folder / "modules.json").is_file()
+def check_output_folder(name: str, value) -> Path:
+    """A folder files will be written into (created if needed), checked before any work: ``~`` expanded; refused if
+    empty, a link (what it points to would be written), an existing file, or under an existing file. What is
+    already in it stays; only the files written are replaced.
+
+    Examples:
+        >>> check_output_folder("out_dir", "~/figures") == Path.home() / "figures"
+        True
+        >>> check_output_folder("out_dir", "")
+        Traceback (most recent call last):
+        ...
+        ValueError: out_dir must be a non-empty path, got ''
+    """
+    path = check_path(name, value)
+    if path.is_symlink():
+        raise ValueError(f"{name} {str(path)!r} is a link; links are refused: give the real path")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a file, not a folder; give a folder path")
+    _check_parents_are_folders(name, path)
+    return path
+
+
+def written_files(folder: Path) -> list[str] | None:
+    """The relative paths (``/``-separated) that :data:`MANIFEST` in ``folder`` lists, or ``None`` when there is no
+    readable manifest (the folder was not saved by :func:`~mrl_tutorial.training.save_model`)."""
+    manifest = folder / MANIFEST
+    if manifest.is_symlink() or not manifest.is_file():
+        return None
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+        return None
+    return listed
+
+
+def _first_foreign(folder: Path, listed: list[str]) -> str | None:
+    """The first entry of ``folder`` (sorted, recursively) that ``save_model`` did not write: a file not listed,
+    a link, or a folder that holds no listed file; ``None`` when every entry is its own."""
+    own = {*listed, MANIFEST}
+    own_folders = {str(parent) for entry in own for parent in Path(entry).parents if str(parent) != "."}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            return f"{relative} (a link)"
+        if relative not in (own_folders if path.is_dir() else own):
+            return relative
+    return None
 
 
 def check_output_dir(output_dir, *, overwrite: bool = False, name: str = "output_dir",
                      hint: str = "pass overwrite=True to replace it") -> Path:
-    """The resolved folder a model may be written to, or a ``ValueError`` before any work.
+    """The resolved folder a model may be written to, or an error before any work.
 
-    Refused always, even with ``overwrite``: an empty path, the current folder or one of its parents, the home
-    folder or one of its parents (the filesystem root among them). An existing path is refused without
-    ``overwrite``; with it, only an empty folder or a folder holding a saved model may be replaced — never a
-    file or a folder of other things. ``name`` and ``hint`` word the error for the caller (a CLI flag).
+    Refused always, even with ``overwrite``: an empty path, a link, a path under an existing file, the current
+    folder or one of its parents, the home folder or one of its parents (the filesystem root among them). An
+    existing path is refused without ``overwrite``; with it, only an empty folder or a folder that
+    :func:`~mrl_tutorial.training.save_model` wrote (its :data:`MANIFEST` lists every file in it) may be
+    replaced — never a file, a folder holding anything else (a note, a link), or a model folder saved another
+    way (it has no manifest, so what in it is the user's cannot be told). ``name`` and ``hint`` word the error for
+    the caller (a CLI flag).
 
     Examples:
         >>> check_output_dir(".", overwrite=True)
@@ -177,26 +227,38 @@ def check_output_dir(output_dir, *, overwrite: bool = False, name: str = "output
         ...
         ValueError: output_dir must not be the current folder or one of its parents, got '.'
     """
-    if not isinstance(overwrite, bool):
-        raise TypeError(f"overwrite must be a bool, got {overwrite!r}")
+    check_bool("overwrite", overwrite)
     if not isinstance(output_dir, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(output_dir).__name__}")
     raw = os.fspath(output_dir)
     if isinstance(raw, bytes) or not raw.strip():
         raise ValueError(f"{name} must be a non-empty folder path, got {output_dir!r}")
-    target = Path(raw).expanduser().resolve()
+    expanded = Path(raw).expanduser()
+    if expanded.is_symlink():  # before resolve(), which would follow it to the folder it points to
+        raise ValueError(f"{name} {str(expanded)!r} is a link; links are refused (the folder it points to would be "
+                         "rewritten): give the real path")
+    target = expanded.resolve()
     cwd, home = Path.cwd().resolve(), Path.home().resolve()
     if target == cwd or target in cwd.parents:
         raise ValueError(f"{name} must not be the current folder or one of its parents, got {raw!r}")
     if target == home or target in home.parents:
         raise ValueError(f"{name} must not be the home folder or one of its parents, got {raw!r}")
-    if target.exists() or target.is_symlink():
+    _check_parents_are_folders(name, target)
+    if target.exists():
         if not overwrite:
             raise ValueError(f"{name} {target} already exists; {hint}")
-        if not target.is_dir() or target.is_symlink():
-            raise ValueError(f"{name} {target} is a file or a link, not a model folder; overwrite replaces only "
-                             "a folder holding a saved model (or an empty one)")
-        if not is_saved_model(target) and any(target.iterdir()):
-            raise ValueError(f"{name} {target} holds files but no saved model (no modules.json); overwrite "
-                             "replaces only a folder holding a saved model (or an empty one)")
+        if not target.is_dir():
+            raise ValueError(f"{name} {target} is a file, not a model folder; overwrite replaces only a folder "
+                             "save_model wrote (or an empty one)")
+        if any(target.iterdir()):
+            listed = written_files(target)
+            if listed is None:
+                raise ValueError(f"{name} {target} holds files but no {MANIFEST} (the list of files save_model "
+                                 "wrote: it was saved another way, by an older version, or holds other things), so "
+                                 "overwrite cannot tell the model's files from yours; remove the folder yourself if "
+                                 "nothing in it is needed, or choose a new folder")
+            foreign = _first_foreign(target, listed)
+            if foreign is not None:
+                raise ValueError(f"{name} {target} holds {foreign!r}, which save_model did not write; overwrite "
+                                 "replaces only the files it wrote: move that away, or choose a new folder")
     return target

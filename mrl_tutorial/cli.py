@@ -34,6 +34,21 @@ def parse_dims(values: list[str]) -> tuple[int, ...]:
     return dims
 
 
+def _check_texts_file(texts: str | None) -> None:
+    """``--texts``: a file that exists (read later, after the other checks)."""
+    from mrl_tutorial._checks import check_path
+
+    if texts is not None and not check_path("--texts", texts).is_file():
+        raise FileNotFoundError(f"--texts {texts!r} is not a file")
+
+
+def _parse_weights(values: list[str]) -> tuple[float, ...]:
+    try:
+        return tuple(float(w) for w in values)
+    except ValueError:
+        raise ValueError(f"--weights must be numbers, got {values}") from None
+
+
 def _train(args: argparse.Namespace) -> int:
     from mrl_tutorial._checks import check_output_dir
 
@@ -42,8 +57,19 @@ def _train(args: argparse.Namespace) -> int:
     if args.texts and (args.data or args.triplets):
         raise ValueError(f"--texts {args.texts!r} are paired and scored by the model itself; it cannot be combined "
                          "with --data or --triplets (labelled training data)")
+    if args.max_rows is not None and args.max_rows < 1:  # 0 would read as "all rows"
+        raise ValueError(f"--max-rows must be a positive number of rows, got {args.max_rows}")
+    if args.standard:
+        given = [flag for flag, value in (("--dims", args.dims), ("--weights", args.weights),
+                                          ("--n-dims-per-step", args.n_dims_per_step != -1)) if value]
+        if given:
+            raise ValueError(f"{' and '.join(given)} apply only to Matryoshka training; --standard trains without "
+                             "MatryoshkaLoss: drop one or the other")
+    dims = parse_dims(args.dims) if args.dims else None
+    weights = _parse_weights(args.weights) if args.weights else None
+    _check_texts_file(args.texts)
     from mrl_tutorial.config import quiet
-    from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, train
+    from mrl_tutorial.training import TRIPLET_RECIPE, TUTORIAL_RECIPE, _check_recipe_dims, train
 
     base = TRIPLET_RECIPE if args.triplets else TUTORIAL_RECIPE
     changes = {"matryoshka": not args.standard, "n_dims_per_step": args.n_dims_per_step}
@@ -55,11 +81,15 @@ def _train(args: argparse.Namespace) -> int:
     for name in ("loss", "epochs", "lr", "batch_size", "seed"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
-    if args.dims:
-        changes["matryoshka_dims"] = parse_dims(args.dims)
-    if args.weights:
-        changes["matryoshka_weights"] = tuple(float(w) for w in args.weights)
+    if dims:
+        changes["matryoshka_dims"] = dims
+    if weights:
+        changes["matryoshka_weights"] = weights
     recipe = base.replace(**changes)  # checked here, before a model is loaded
+    try:
+        _check_recipe_dims(recipe, None)  # what does not need the model's dim
+    except ValueError as error:
+        raise ValueError(f"--dims / --weights: {error}") from None
     quiet(progress_bars=not args.quiet)
     data, model = _training_data(args, recipe)
     print(f"training a {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: "
@@ -74,8 +104,6 @@ def _training_data(args: argparse.Namespace, recipe):
     """The rows to train on, and the model (loaded once if the texts need scoring by it, else its name)."""
     from mrl_tutorial.data import load_pairs, load_sts
 
-    if args.max_rows is not None and args.max_rows < 1:
-        raise ValueError(f"--max-rows must be a positive number of rows, got {args.max_rows}")
     if args.data is None and recipe.loss != "mnrl":  # no labels: the model scores pairs of the texts
         from mrl_tutorial.adaptor import bundled_texts, read_texts
         from mrl_tutorial.models import load_model
@@ -102,14 +130,16 @@ def _adapt(args: argparse.Namespace) -> int:
 
     # before a file is read or a model loaded, and before torch and sentence-transformers are imported
     check_output_dir(args.output, name="--output", hint="choose a new folder")
+    dims = parse_dims(args.dims) if args.dims else None
+    _check_texts_file(args.texts)
     from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, adapt, bundled_texts, read_texts
     from mrl_tutorial.config import quiet
 
     quiet(progress_bars=not args.quiet)
     fields = ("kind", "init", "max_iter", "batch_size", "regularization", "k", "seed")
     changes = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
-    if args.dims:
-        changes["matryoshka_dims"] = parse_dims(args.dims)
+    if dims:
+        changes["matryoshka_dims"] = dims
     recipe = TUTORIAL_ADAPTOR.replace(**changes)
     texts = read_texts(args.texts) if args.texts else bundled_texts()
     print(f"fitting an adaptor on {len(set(texts))} distinct texts: {recipe.summary()}")
@@ -119,6 +149,15 @@ def _adapt(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from mrl_tutorial._checks import check_int
+    from mrl_tutorial.report import _figure_paths
+
+    # before torch is imported and any model is loaded
+    _figure_paths(args.out, name="--out")
+    for flag, value in (("--max-queries", args.max_queries), ("--max-corpus", args.max_corpus)):
+        if value is not None:
+            check_int(flag, value, low=1)
+    check_int("--shortlist", args.shortlist, low=10)
     from mrl_tutorial.config import quiet, set_seed
     from mrl_tutorial.report import run_report
 
@@ -193,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"report": _report, "adapt": _adapt, "train": _train}[args.command](args)
-    except ValueError as error:
+    except (ValueError, TypeError, FileNotFoundError) as error:  # bad input: the message, not a traceback
         print(f"mrl-tutorial {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -170,9 +170,22 @@ def show_progress(n_items: int | None = None) -> bool:
 
 def cache_dir() -> Path:
     """Where trained tutorial models (and the vectors ``encode(..., cache=True)`` keeps, in ``embeddings/``) are
-    cached: ``MRL_TUTORIAL_CACHE``, else ``~/.cache/mrl-tutorial``."""
+    cached: ``MRL_TUTORIAL_CACHE`` (``~`` expanded), else ``~/.cache/mrl-tutorial``; created if needed.
+
+    Raises:
+        ValueError: ``MRL_TUTORIAL_CACHE`` is set but empty or blank (unset it for the default), is a file, or lies
+            under a file. Nothing is created.
+    """
+    from mrl_tutorial._checks import check_output_folder
+
     root = os.environ.get("MRL_TUTORIAL_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "mrl-tutorial"
+    if root is None:
+        path = Path.home() / ".cache" / "mrl-tutorial"
+    elif not root.strip():  # not the default in disguise: an empty value is more likely a mistake
+        raise ValueError(f"MRL_TUTORIAL_CACHE must be a folder path, got {root!r}; unset it for the default "
+                         "~/.cache/mrl-tutorial")
+    else:
+        path = check_output_folder("MRL_TUTORIAL_CACHE", root)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

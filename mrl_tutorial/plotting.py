@@ -86,6 +86,9 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
             in the colour of our Matryoshka model); other marks get colours of their own.
         ax: draw into these axes instead of a new figure.
     """
+    from mrl_tutorial._checks import check_bool
+
+    check_bool("relative", relative)  # "no" would be read as True
     if not curves:
         raise ValueError("curves must hold at least one model")
     fig, ax = _figure_and_axes(ax, (7, 4.2))

@@ -12,6 +12,7 @@ the funnel table, and writes two figures:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,27 @@ import numpy as np
 __all__ = ["run_report", "report_models", "sts_table", "funnel_table", "plot_quality", "plot_funnel"]
 
 SHORTLIST_DIMS = (16, 32, 64, 128)
+FIGURES = ("quality_by_dim.png", "funnel_recall_vs_cost.png")
+
+
+def _figure_paths(out_dir: str | os.PathLike, *, name: str = "out_dir") -> tuple[Path, Path]:
+    """The paths of the report's two figures in ``out_dir``, checked before any work: ``~`` expanded; refused if
+    ``out_dir`` is empty, a file or under a file, or if a figure's path is a link or a folder. ``name`` words the
+    error for the caller (``--out`` on the command line).
+
+    Examples:
+        >>> [p.name for p in _figure_paths("figures")]
+        ['quality_by_dim.png', 'funnel_recall_vs_cost.png']
+        >>> _figure_paths("")
+        Traceback (most recent call last):
+        ...
+        ValueError: out_dir must be a non-empty path, got ''
+    """
+    from mrl_tutorial._checks import check_output_file, check_output_folder
+
+    out = check_output_folder(name, out_dir)
+    quality, funnel = (check_output_file(name, out / figure) for figure in FIGURES)
+    return quality, funnel
 
 
 def report_models(model_name: str | None = None) -> dict:
@@ -64,8 +86,14 @@ def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[floa
     return funnel
 
 
-def plot_quality(curves: dict, path: Path) -> None:
-    """``quality_by_dim.png``: STS Spearman by dim, absolute and relative to full dim (the blog's figure)."""
+def plot_quality(curves: dict, path: str | os.PathLike) -> None:
+    """``quality_by_dim.png``: STS Spearman by dim, absolute and relative to full dim (the blog's figure).
+
+    ``path`` (``~`` expanded) is refused before drawing if it is empty, a link, a folder or under a file.
+    """
+    from mrl_tutorial._checks import check_output_file
+
+    path = check_output_file("path", path)  # before matplotlib is imported
     import matplotlib.pyplot as plt
 
     from mrl_tutorial.plotting import quality_by_dim
@@ -79,8 +107,14 @@ def plot_quality(curves: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_funnel(funnel: dict, plans: list, n_corpus: int, shortlist: int, path: Path) -> None:
-    """``funnel_recall_vs_cost.png``: recall@10 against the full search vs multiply-adds per query."""
+def plot_funnel(funnel: dict, plans: list, n_corpus: int, shortlist: int, path: str | os.PathLike) -> None:
+    """``funnel_recall_vs_cost.png``: recall@10 against the full search vs multiply-adds per query.
+
+    ``path`` (``~`` expanded) is refused before drawing if it is empty, a link, a folder or under a file.
+    """
+    from mrl_tutorial._checks import check_output_file
+
+    path = check_output_file("path", path)  # before matplotlib is imported
     import matplotlib.pyplot as plt
 
     from mrl_tutorial.retrieval import funnel_cost
@@ -112,8 +146,9 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
     """Compute the report's tables, write its figures into ``out_dir``, and return the numbers.
 
     Args:
-        out_dir: folder for the PNGs (created if needed; existing PNGs of the same name are replaced —
-            they are this command's own output).
+        out_dir: folder for the PNGs (``~`` expanded; created if needed; existing PNGs of the same name are
+            replaced — they are this command's own output). Refused before any work if empty, a file or under a
+            file (see :func:`_figure_paths`).
         models: name → model, the first one the untrained model whose PCA rotation is added second
             (default :func:`report_models`); every dim is taken from the models' embedding dimension.
         max_queries, max_corpus: use only the first N queries / passages (a quick run).
@@ -121,6 +156,7 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
     """
     from mrl_tutorial._checks import check_int
 
+    quality_png, funnel_png = _figure_paths(out_dir)
     for name, value in (("max_queries", max_queries), ("max_corpus", max_corpus)):
         if value is not None:
             check_int(name, value, low=1)  # 0 is not "all of them"
@@ -138,8 +174,6 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
     from mrl_tutorial.nested_loss import matryoshka_dims
     from mrl_tutorial.truncation import PCARotation
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     models = report_models() if models is None else models
     full_dims = {name: model.get_embedding_dimension() for name, model in models.items()}
     if len(set(full_dims.values())) != 1:
@@ -158,13 +192,14 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
                **{name: encoded[name] for name in others}}
 
     curves = sts_table(models, load_sts(split="test"), dims, pca)
-    plot_quality(curves, out / "quality_by_dim.png")
+    quality_png.parent.mkdir(parents=True, exist_ok=True)
+    plot_quality(curves, quality_png)
     print(f"\nFunnel search: shortlist of {shortlist} from a prefix, rerank at full dim "
           f"({len(queries_text)} queries, {len(corpus_text)} passages; queries/s on this machine)")
     plans = [(f"{full} (exact)", [(full, 10)])] + [(str(d), [(d, shortlist), (full, 10)])
                                                    for d in SHORTLIST_DIMS if d < full]
     funnel = funnel_table(encoded, plans)
-    plot_funnel(funnel, plans, len(corpus_text), shortlist, out / "funnel_recall_vs_cost.png")
-    print(f"\nwrote {out / 'quality_by_dim.png'} and {out / 'funnel_recall_vs_cost.png'}")
+    plot_funnel(funnel, plans, len(corpus_text), shortlist, funnel_png)
+    print(f"\nwrote {quality_png} and {funnel_png}")
     return {"sts": curves, "funnel": {f"{n} {label}": v for (n, label), v in funnel.items()},
             "dims": np.array(dims)}

@@ -30,6 +30,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -42,7 +44,7 @@ import torch
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
-from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir
+from mrl_tutorial._checks import MANIFEST, check_bool, check_int, check_number, check_output_dir, check_sequence
 from mrl_tutorial.config import cache_dir, cache_key, under_test
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
 
@@ -82,7 +84,10 @@ class Recipe:
             raise ValueError("orthogonal=True keeps the *head* a rotation; it needs freeze_encoder=True, got "
                              "freeze_encoder=False (a full fine-tune has no head)")
         check_number("epochs", self.epochs, low=0, low_open=True)
-        check_number("lr", self.lr, low=0, low_open=True)  # inf would train a model of NaNs
+        if check_number("lr", self.lr, low=0, low_open=True) > 1:  # inf would train a model of NaNs
+            raise ValueError(f"lr must be in (0, 1], got {self.lr!r}: a step larger than 1 moves weights of unit "
+                             "scale (the head starts at the identity) by more than their size, and training "
+                             "diverges; the recipes use 3e-3 for a head and 2e-5 for a full fine-tune")
         check_int("batch_size", self.batch_size, low=2)  # in-batch negatives need company
         if check_number("warmup_ratio", self.warmup_ratio, low=0) >= 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
@@ -231,22 +236,36 @@ def _permissions_as_umask_allows(folder: Path) -> None:
             path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
+def _write_manifest(folder: Path) -> None:
+    """Write :data:`~mrl_tutorial._checks.MANIFEST` into ``folder``: every file in it, so that ``overwrite`` later
+    replaces these and nothing a user added."""
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
+    (folder / MANIFEST).write_text(json.dumps(files, indent=1) + "\n", encoding="utf-8")
+
+
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Save to a temporary folder beside ``output_dir``, then move it into place.
 
-    Only the target is touched: with ``overwrite`` an existing model folder is moved aside under a fresh name and
-    removed once the new model is in place (moved back if that fails); nothing is left beside it.
+    The folder also gets :data:`~mrl_tutorial._checks.MANIFEST`, the list of the files written. Only the target is
+    touched: with ``overwrite`` an existing folder this function wrote (every file in it is in its manifest) is
+    moved aside under a fresh name and removed once the new model is in place (moved back if that fails); nothing
+    is left beside it.
 
     Raises:
-        ValueError: ``output_dir`` is refused by :func:`~mrl_tutorial._checks.check_output_dir` (an existing path
-            without ``overwrite``; the current or home folder or a parent of either; a file or a folder that
-            holds no saved model). Nothing is touched.
+        ValueError: ``output_dir`` is refused by :func:`~mrl_tutorial._checks.check_output_dir` (an empty path, a
+            link, a path under a file, an existing path without ``overwrite``; the current or home folder or a
+            parent of either; a file, or a folder holding a file save_model did not write). Nothing is touched.
+        TypeError: ``model`` cannot be saved (it has no ``save`` method).
     """
     target = check_output_dir(output_dir, overwrite=overwrite)
+    if not callable(getattr(model, "save", None)):
+        raise TypeError(f"model must be a SentenceTransformer (something with a save method), got "
+                        f"{type(model).__name__}")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
         model.save(str(staging))
+        _write_manifest(staging)
         _permissions_as_umask_allows(staging)
         if target.exists():
             aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -346,6 +365,7 @@ def teacher_pairs(model: SentenceTransformer, texts: Sequence[str], *, n_random:
     check_int("n_random", n_random, low=0)
     check_int("n_neighbours", n_neighbours, low=0, high=len(texts) - 1)
     check_int("seed", seed, low=0)
+    check_bool("cache", cache)
     if n_random + n_neighbours == 0:
         raise ValueError("n_random and n_neighbours are both 0: there would be no pairs")
     emb = torch.from_numpy(encode_unique(model, texts, cache=cache)).double()
@@ -365,6 +385,39 @@ def teacher_pairs(model: SentenceTransformer, texts: Sequence[str], *, n_random:
     scores = (emb[first] * emb[second]).sum(1).numpy().round(6)
     return Dataset.from_dict({"sentence1": [texts[i] for i in first], "sentence2": [texts[j] for j in second],
                               "score": scores.tolist()})
+
+
+def _check_recipe_dims(recipe: Recipe, full_dim: int | None) -> None:
+    """The recipe's dims, weights and dims per step against the model's dim; with ``full_dim=None`` (the model is
+    not loaded yet) only what does not depend on it: positive dims in order, one weight per dim."""
+    if not recipe.matryoshka:
+        return
+    if recipe.matryoshka_dims is not None:
+        dims = check_sequence("matryoshka_dims", recipe.matryoshka_dims)
+        if full_dim is None:
+            for d in dims:
+                check_int(f"each of matryoshka_dims {dims}", d, low=1)
+        dims = validate_dims(dims, max(dims, default=1) if full_dim is None else full_dim)
+    elif full_dim is not None:
+        dims = matryoshka_dims(full_dim)
+    else:
+        return  # the default dims halve from the model's, which is not known yet
+    validate_weights(recipe.matryoshka_weights, len(dims))
+    if recipe.n_dims_per_step > len(dims):
+        raise ValueError(f"n_dims_per_step must be -1 or in [1, {len(dims)}], got {recipe.n_dims_per_step}")
+
+
+def _refuse_a_non_finite_loss(loss, recipe: Recipe):
+    """Stop training at the first step whose loss is NaN or infinite (the trainer would go on and save NaN
+    weights); the hook's handle, to remove it."""
+
+    def check(module, inputs, output) -> None:
+        values = output.values() if isinstance(output, dict) else [output]
+        if not all(math.isfinite(float(value.detach().sum())) for value in values):
+            raise ValueError(f"training diverged: the loss became NaN or infinite; lower lr (got {recipe.lr}) or "
+                             "look for NaN or infinite scores in the training data; nothing was saved")
+
+    return loss.register_forward_hook(check)
 
 
 def _loss(model: SentenceTransformer, recipe: Recipe):
@@ -499,9 +552,16 @@ def train(
     """
     from mrl_tutorial.models import load_model, resolve_device
 
+    # every argument is checked before a model is loaded or copied
+    check_bool("overwrite", overwrite)
+    if progress is not None:
+        check_bool("progress (or None)", progress)
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__} {recipe!r}")
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
     _check_evaluation(evaluator, eval_steps, eval_log)
+    _check_recipe_dims(recipe, model.get_embedding_dimension() if isinstance(model, SentenceTransformer) else None)
     device = resolve_device(device)
     if train_dataset is not None:
         _check_train_dataset(train_dataset, recipe)  # before the model is loaded
@@ -514,6 +574,7 @@ def train(
         _check_train_dataset(train_dataset, recipe)
     n_frozen = _freeze_encoder(model, recipe) if recipe.freeze_encoder else len(model)
     loss = _loss(model, recipe)
+    _refuse_a_non_finite_loss(loss, recipe)
     show = (not under_test()) if progress is None else progress
     with tempfile.TemporaryDirectory(prefix="mrl-train-") as scratch:
         trainer = _trainer(model, train_dataset, loss, recipe, scratch, show=show, device=device,

@@ -23,9 +23,11 @@ Examples:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from mrl_tutorial._checks import check_int
+from mrl_tutorial._checks import check_bool, check_int, check_output_folder
 from mrl_tutorial.embeddings import as_matrix, unit_rows
 
 __all__ = ["connect", "build_collection", "funnel_search"]
@@ -33,22 +35,65 @@ __all__ = ["connect", "build_collection", "funnel_search"]
 PREFIX, FULL = "prefix", "full"
 
 
-def connect(location: str = ":memory:"):
-    """A ``QdrantClient``: ``":memory:"`` (embedded, in this process), a folder (embedded, kept on disk), or a
-    server URL ``"http://host:6333"`` / ``"https://..."`` (the same calls against a server or cluster)."""
+def connect(location: str | os.PathLike = ":memory:"):
+    """A ``QdrantClient``: ``":memory:"`` (embedded, in this process), a folder (embedded, kept on disk; ``~``
+    expanded), or a server URL ``"http://host:6333"`` / ``"https://..."`` (the same calls against a server or
+    cluster).
+
+    Raises:
+        TypeError: ``location`` is not a string or a path.
+        ValueError: an empty location; a folder that is a file, lies under a file, or holds other files but no
+            Qdrant store (Qdrant would write its own beside them); a server that does not answer within 5 s.
+    """
     from qdrant_client import QdrantClient
 
-    if not isinstance(location, str) or not location.strip():
+    if isinstance(location, os.PathLike):
+        location = os.fspath(location)
+    if not isinstance(location, str):
+        raise TypeError(f"location must be ':memory:', a folder or a server URL (a string), got "
+                        f"{type(location).__name__} {location!r}")
+    if not location.strip():
         raise ValueError(f"location must be ':memory:', a folder or a server URL, got {location!r}")
     if location == ":memory:":
         return QdrantClient(":memory:")
     if location.startswith(("http://", "https://")):
+        _check_server_answers(location)
         return QdrantClient(url=location)
-    return QdrantClient(path=location)
+    folder = check_output_folder("location", location)
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "meta.json").is_file():
+        raise ValueError(f"location {str(folder)!r} holds files but no Qdrant store (meta.json); Qdrant would write "
+                         "its files among them: give a new or empty folder, or one a Qdrant client wrote")
+    return QdrantClient(path=str(folder))
+
+
+def _check_server_answers(url: str, timeout: int = 5) -> None:
+    """Ask the server for its collections, waiting at most ``timeout`` seconds, so that a wrong or unreachable URL
+    is an error at ``connect`` rather than at first use."""
+    from qdrant_client import QdrantClient
+    from qdrant_client.http.exceptions import ApiException
+
+    try:
+        probe = QdrantClient(url=url, timeout=timeout, check_compatibility=False)
+        try:
+            probe.get_collections()
+        finally:
+            probe.close()
+    except (ApiException, ValueError, OSError) as error:
+        raise ValueError(f"location {url!r}: no Qdrant server answered within {timeout} s ({error}); start one "
+                         "(e.g. docker run -p 6333:6333 qdrant/qdrant) or check the URL") from None
+
+
+def _check_client(client) -> None:
+    from qdrant_client import QdrantClient
+
+    if not isinstance(client, QdrantClient):
+        raise TypeError(f"client must be a QdrantClient (from connect()), got {type(client).__name__}")
 
 
 def _check_collection_name(collection) -> str:
-    if not isinstance(collection, str) or not collection.strip():
+    if not isinstance(collection, str):
+        raise TypeError(f"collection must be a name (a string), got {type(collection).__name__} {collection!r}")
+    if not collection.strip():
         raise ValueError(f"collection must be a non-empty name, got {collection!r}")
     return collection
 
@@ -59,11 +104,14 @@ def build_collection(client, collection: str, corpus_embeddings, *, shortlist_di
     vectors ``"prefix"`` (first ``shortlist_dim`` coordinates) and ``"full"``, both compared by cosine.
 
     Raises:
+        TypeError: ``client`` is not a ``QdrantClient``, or ``overwrite`` is not a bool.
         ValueError: empty or non-finite embeddings, ``shortlist_dim`` not in ``[1, d - 1]``, or an existing
             collection without ``overwrite`` (checked before anything is written).
     """
     from qdrant_client import models
 
+    _check_client(client)
+    check_bool("overwrite", overwrite)
     collection = _check_collection_name(collection)
     docs = as_matrix(corpus_embeddings, "corpus_embeddings")
     full_dim = docs.shape[1]
@@ -93,6 +141,7 @@ def funnel_search(client, collection: str, query_embeddings, *, shortlist: int =
     """
     from qdrant_client import models
 
+    _check_client(client)
     collection = _check_collection_name(collection)
     if not client.collection_exists(collection):
         known = sorted(c.name for c in client.get_collections().collections)

@@ -125,3 +125,30 @@ def test_set_seed_refuses_a_bool():
     """True is not seed 1."""
     with pytest.raises(ValueError, match="seed must be an int >= 0"):
         set_seed(True)
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_cache_dir_refuses_an_empty_switch_instead_of_the_default(monkeypatch, value):
+    """MRL_TUTORIAL_CACHE='' is a mistake, not the default: a ValueError naming the variable."""
+    monkeypatch.setenv("MRL_TUTORIAL_CACHE", value)
+    with pytest.raises(ValueError, match="MRL_TUTORIAL_CACHE must be a folder path"):
+        cache_dir()
+
+
+def test_cache_dir_expands_the_home_folder(monkeypatch, tmp_path):
+    """MRL_TUTORIAL_CACHE='~/mycache' is in the home folder, not a literal ./~ folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MRL_TUTORIAL_CACHE", "~/mycache")
+    assert cache_dir() == tmp_path / "home" / "mycache"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+def test_cache_dir_refuses_a_file_and_a_path_under_a_file(monkeypatch, tmp_path):
+    """A cache that is a file, or would be made inside one, is refused by the variable's name."""
+    (tmp_path / "notes.txt").write_text("mine")
+    for value in (tmp_path / "notes.txt", tmp_path / "notes.txt" / "cache"):
+        monkeypatch.setenv("MRL_TUTORIAL_CACHE", str(value))
+        with pytest.raises(ValueError, match="MRL_TUTORIAL_CACHE .* (is a file|lies under)"):
+            cache_dir()
+    assert (tmp_path / "notes.txt").read_text() == "mine"

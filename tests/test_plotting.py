@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mrl_tutorial.plotting import score_table
+from mrl_tutorial.plotting import quality_by_dim, score_table
 
 
 def test_score_table_lines_up_names_and_scores():
@@ -30,3 +30,9 @@ def test_score_table_refuses_what_it_cannot_print(rows, columns, match):
     """An empty table, no columns, or a row missing a column: a ValueError saying which."""
     with pytest.raises(ValueError, match=match):
         score_table(rows, columns)
+
+
+def test_quality_by_dim_refuses_a_relative_flag_that_is_not_a_bool():
+    """relative="no" is not read as True."""
+    with pytest.raises(TypeError, match="relative must be True or False, got 'no'"):
+        quality_by_dim({"m": {8: 0.5, 16: 0.6}}, ylabel="y", title="t", relative="no")

@@ -61,3 +61,57 @@ def test_report_command_passes_its_options_to_run_report(monkeypatch, tmp_path):
     assert main(["report", "--out", str(tmp_path), "--max-queries", "30", "--max-corpus", "400",
                  "--shortlist", "50", "--quiet"]) == 0
     assert calls == [(str(tmp_path), {"max_queries": 30, "max_corpus": 400, "shortlist": 50})]
+
+
+@pytest.mark.parametrize("out_dir, match", [
+    ("", "out_dir must be a non-empty path"),
+    ("notes.txt", "out_dir .* is a file"),
+    ("notes.txt/figures", "out_dir .* lies under"),
+])
+def test_report_refuses_a_bad_folder_before_any_work(out_dir, match, tmp_path, monkeypatch):
+    """An empty folder (the current one), a file or a path under a file: refused before a model is used."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=match):
+        run_report(out_dir, models={"not used": None})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_report_expands_the_home_folder(tiny_models, tmp_path, monkeypatch):
+    """run_report("~/figs") writes into the home folder, not into a literal ./~ folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    run_report("~/figs", models=tiny_models, max_queries=10, max_corpus=100, shortlist=20)
+    assert sorted(p.name for p in (tmp_path / "home" / "figs").iterdir()) == ["funnel_recall_vs_cost.png",
+                                                                              "quality_by_dim.png"]
+    assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("plot", ["quality", "funnel"])
+def test_plot_functions_refuse_an_empty_path(plot):
+    """plot_quality(curves, "") used to write into the current folder's name: refused naming path."""
+    from mrl_tutorial.report import plot_funnel, plot_quality
+
+    with pytest.raises(ValueError, match="path must be a non-empty path"):
+        if plot == "quality":
+            plot_quality({"m": {8: 0.5, 16: 0.6}}, "")
+        else:
+            plot_funnel({("m", "full"): (1.0, 10.0)}, [("full", [(16, 10)])], 40, 10, "")
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--out", ""], "--out"),
+    (["--out", "notes.txt/figures"], "--out"),
+    (["--out", "figs", "--max-queries", "0"], "--max-queries"),
+])
+def test_report_command_refuses_bad_options_before_loading_anything(argv, flag, tmp_path, monkeypatch, capsys):
+    """`mrl-tutorial report --out ''` exits 2 naming the flag; no model is loaded, nothing is written."""
+    import mrl_tutorial.report
+    from mrl_tutorial.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr(mrl_tutorial.report, "report_models", lambda *a: pytest.fail("models loaded"))
+    assert main(["report", *argv]) == 2
+    assert flag in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -204,12 +204,88 @@ def test_data_that_gives_no_batch_is_refused_and_nothing_is_saved(model, tmp_pat
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.slow
-def test_training_that_diverges_is_refused_and_nothing_is_saved(model, tmp_path):
-    """An lr so large that the weights overflow: a clear error instead of a saved model of NaNs."""
-    with pytest.raises(ValueError, match="training diverged"):
-        train(model, TRIPLETS, SMALL.replace(lr=1e38), output_dir=tmp_path / "m", device="cpu")
-    assert not (tmp_path / "m").exists()
+def test_a_huge_lr_is_refused_with_the_reason():
+    """lr=1e30 used to "train" weights of 1e30: refused by the Recipe, saying why."""
+    with pytest.raises(ValueError, match=r"lr must be in \(0, 1\], got 1e\+30: a step larger than 1"):
+        Recipe(lr=1e30)
+
+
+def test_a_loss_that_becomes_nan_stops_training_at_once_and_nothing_is_saved(tiny_model, tmp_path, monkeypatch):
+    """A NaN loss (here from a NaN score) stops the run at its first step with an error naming lr, instead of
+    training on to NaN weights."""
+    import mrl_tutorial.training as training
+
+    steps = []
+    monkeypatch.setattr(training, "_check_trained", lambda *args: steps.append("finished"))
+    pairs = Dataset.from_dict({"sentence1": TRIPLETS["anchor"][:16], "sentence2": TRIPLETS["positive"][:16],
+                               "score": [float("nan")] * 16})
+    with pytest.raises(ValueError, match=r"the loss became NaN or infinite; lower lr \(got 0.001\)"):
+        train(tiny_model, pairs, SMALL.replace(loss="cosine"), output_dir=tmp_path / "m", device="cpu")
+    assert steps == [] and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("recipe, match", [
+    (SMALL.replace(matryoshka_dims=(32, 48)), "strictly decreasing"),
+    (SMALL.replace(matryoshka_dims=(32, 0)), r"each of matryoshka_dims \[32, 0\] must be an int >= 1"),
+    (SMALL.replace(matryoshka_dims=(32, 16), matryoshka_weights=(1.0,)), "one weight per dim"),
+    (SMALL.replace(matryoshka_dims=(32, 16), n_dims_per_step=3), r"n_dims_per_step must be -1 or in \[1, 2\]"),
+])
+def test_dims_and_weights_are_checked_before_the_model_is_loaded(recipe, match):
+    """What the recipe's dims and weights get wrong among themselves is refused before the model is looked up."""
+    with pytest.raises(ValueError, match=match):
+        train("no/such/model-is-loaded", TRIPLETS, recipe, device="cpu")
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"progress": "no"}, "progress .* must be True or False, got 'no'"),
+    ({"overwrite": 1}, "overwrite must be True or False, got 1"),
+    ({"recipe": {"lr": 0.1}}, "recipe must be a Recipe"),
+])
+def test_train_refuses_a_flag_or_recipe_of_the_wrong_type_before_loading(options, match):
+    """progress="no" is not read as True, overwrite=1 not as True; a dict is not a Recipe: refused first."""
+    with pytest.raises(TypeError, match=match):
+        train("no/such/model-is-loaded", TRIPLETS, **{"recipe": SMALL, **options})
+
+
+def test_train_refuses_an_output_under_a_file_before_loading(tmp_path):
+    """output_dir inside a file would fail only after training: refused before the model is looked up."""
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"output_dir .* lies under .*notes.txt.*, which is a file"):
+        train("no/such/model-is-loaded", TRIPLETS, SMALL, output_dir=tmp_path / "notes.txt" / "m")
+
+
+def test_teacher_pairs_refuses_a_cache_that_is_not_a_flag():
+    """cache="no" is not read as True."""
+    from mrl_tutorial.training import teacher_pairs
+
+    with pytest.raises(TypeError, match="cache must be True or False, got 'no'"):
+        teacher_pairs(None, ["a cup of tea", "a red car"], n_neighbours=1, cache="no")
+
+
+def test_tutorial_models_retrain_replaces_their_own_cache(tiny_model_path):
+    """A cache folder is saved through save_model, so retrain=True replaces it (its files are all in the
+    manifest) and leaves nothing beside it."""
+    from mrl_tutorial._checks import MANIFEST
+    from mrl_tutorial.config import cache_dir
+    from mrl_tutorial.training import tutorial_models
+
+    recipe = SMALL.replace(seed=5)
+    tutorial_models(recipe, model_name=str(tiny_model_path), train_dataset=TRIPLETS, device="cpu")
+    before = sorted(p.name for p in cache_dir().iterdir())
+    again = tutorial_models(recipe, model_name=str(tiny_model_path), train_dataset=TRIPLETS, device="cpu",
+                            retrain=True)
+    assert set(again) == {"standard", "matryoshka"}
+    assert sorted(p.name for p in cache_dir().iterdir()) == before
+    assert all((cache_dir() / name / MANIFEST).is_file() for name in before if name.startswith(("standard-",
+                                                                                                 "matryoshka-")))
+
+
+def test_tutorial_models_refuse_a_retrain_flag_that_is_not_a_bool():
+    """retrain="no" is not read as True."""
+    from mrl_tutorial.training import tutorial_models
+
+    with pytest.raises(TypeError, match="retrain must be True or False, got 'no'"):
+        tutorial_models(retrain="no")
 
 
 def test_tutorial_models_are_trained_once_then_loaded_from_the_cache(tiny_model_path, monkeypatch):
@@ -375,3 +451,24 @@ def test_cli_trains_the_default_recipe_on_a_users_texts(tmp_path):
     mixed = subprocess.run(command[:-4] + ["--triplets", "--output", str(tmp_path / "m2")], capture_output=True,
                            text=True, timeout=600)
     assert mixed.returncode == 2 and "--texts" in mixed.stderr and not (tmp_path / "m2").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--standard", "--dims", "64", "32"], "--dims"),
+    (["--standard", "--weights", "1", "2"], "--weights"),
+    (["--max-rows", "0"], "--max-rows"),
+    (["--max-rows", "-1"], "--max-rows"),
+    (["--weights", "one"], "--weights"),
+    (["--dims", "32", "64"], "--dims"),
+    (["--texts", "missing.txt"], "--texts"),
+])
+def test_cli_train_refuses_options_it_would_ignore_or_misreport_before_loading(argv, flag, tmp_path, monkeypatch,
+                                                                               capsys):
+    """--dims with --standard was silently ignored, --max-rows 0 meant all rows and -1 was reported as a batch size:
+    each exits 2 naming its flag, before a model or data is loaded, and nothing is written."""
+    from mrl_tutorial.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "no/such-model-is-loaded", "--output", "out", *argv]) == 2
+    assert f"error: {flag} " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

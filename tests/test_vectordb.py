@@ -75,3 +75,56 @@ def test_bad_input_is_refused_before_anything_is_written(built, call, match):
     with pytest.raises(ValueError, match=match):
         call(built)
     assert [c.name for c in built.get_collections().collections] == ["docs"]
+
+
+@pytest.mark.parametrize("location", [5, None, b"qdrant-data"])
+def test_connect_refuses_a_location_that_is_not_text(location):
+    """An int, None or bytes is a TypeError naming location, not a client of some other kind."""
+    with pytest.raises(TypeError, match="location must be"):
+        connect(location)
+
+
+def test_connect_refuses_an_unreachable_server_at_once():
+    """Nothing listens on port 9: a ValueError at connect naming location and the URL, not qdrant's
+    ResponseHandlingException at first use."""
+    with pytest.raises(ValueError, match=r"location 'http://127.0.0.1:9': no Qdrant server answered"):
+        connect("http://127.0.0.1:9")
+
+
+def test_connect_expands_the_home_folder(tmp_path, monkeypatch):
+    """connect("~/qdb") keeps the store in the home folder, not in a literal ./~ folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    connect("~/qdb").close()
+    assert (tmp_path / "home" / "qdb" / "meta.json").is_file() and not (tmp_path / "~").exists()
+
+
+def test_connect_refuses_a_folder_of_other_files(tmp_path):
+    """Qdrant would write its files among the user's: a folder with files but no store is refused."""
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="location .* holds files but no Qdrant store"):
+        connect(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_build_collection_refuses_overwrite_no_and_keeps_the_collection(built):
+    """overwrite="no" used to be truthy and delete the collection: now a TypeError, and the points stay."""
+    with pytest.raises(TypeError, match="overwrite must be True or False, got 'no'"):
+        build_collection(built, "docs", DOCS[:10], shortlist_dim=8, overwrite="no")
+    assert built.count("docs").count == 300
+
+
+@pytest.mark.parametrize("call", [
+    lambda: build_collection("http://localhost:6333", "docs", DOCS, shortlist_dim=8),
+    lambda: funnel_search(None, "docs", QUERIES),
+])
+def test_a_client_of_the_wrong_type_is_refused_by_name(call):
+    """A URL string or None where the client goes: a TypeError naming client."""
+    with pytest.raises(TypeError, match="client must be a QdrantClient"):
+        call()
+
+
+def test_a_collection_name_that_is_not_a_string_is_a_type_error(built):
+    """collection=5 is a TypeError naming collection."""
+    with pytest.raises(TypeError, match="collection must be a name"):
+        funnel_search(built, 5, QUERIES)
