@@ -18,20 +18,32 @@ import sys
 __all__ = ["main", "parse_dims"]
 
 
-def parse_dims(values: list[str]) -> tuple[int, ...]:
-    """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers."""
-    if isinstance(values, str):  # "64" would otherwise be read as the dims 6 and 4
-        raise TypeError(f"dims must be a list like ['64', '32'], got the single string {values!r}")
+def parse_dims(dims: list[str]) -> tuple[int, ...]:
+    """CLI helper: ``["768", "512"]`` → ``(768, 512)`` with a clear error for non-integers.
+
+    Examples:
+        >>> parse_dims(["64", "32"])
+        (64, 32)
+        >>> parse_dims("64")
+        Traceback (most recent call last):
+        ...
+        TypeError: dims must be a list like ['64', '32'], got the single string '64'
+    """
+    if isinstance(dims, str):  # "64" would otherwise be read as the dims 6 and 4
+        raise TypeError(f"dims must be a list like ['64', '32'], got the single string {dims!r}")
+    from mrl_tutorial._checks import check_sequence
+
+    values = check_sequence("dims", dims, of="strings like '64'")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise TypeError(f"dims must be strings or ints like '64', got {v!r} in {list(values)}")
+            raise TypeError(f"dims must be strings or ints like '64', got {v!r} in {values}")
     try:
-        dims = tuple(int(v) for v in values)
+        parsed = tuple(int(v) for v in values)
     except ValueError:
-        raise ValueError(f"dims must be integers, got {list(values)}") from None
-    if not dims or min(dims) < 1:
-        raise ValueError(f"dims must be one or more positive integers, got {list(values)}")
-    return dims
+        raise ValueError(f"dims must be integers, got {values}") from None
+    if not parsed or min(parsed) < 1:
+        raise ValueError(f"dims must be one or more positive integers, got {values}")
+    return parsed
 
 
 def _check_texts_file(texts: str | None) -> None:
