@@ -849,6 +849,39 @@ def test_word_boundary_match():
     assert names_argument("--max-rows must be >= 1", "--max-rows")
 
 
+def _documented():
+    from mrl_tutorial.embeddings import cosine_similarity, top_k
+    from mrl_tutorial.retrieval import exact_search, shortlist_rerank
+    from mrl_tutorial.truncation import truncate
+
+    docs64 = DOCS.astype(np.float64)
+    unit64 = docs64 / np.linalg.norm(docs64, axis=1, keepdims=True)
+    huge = np.array([[1e20, 1e20, 1.0], [1e-30, 1e-30, 0.0]])
+    return [
+        ("truncate to the full dim is the normalized input (float64 reference)",
+         lambda: np.allclose(truncate(DOCS, 16), unit64, atol=1e-6)),
+        ("cosine similarity equals the float64 reference",
+         lambda: np.allclose(cosine_similarity(QUERIES, DOCS),
+                             (QUERIES / np.linalg.norm(QUERIES, axis=1, keepdims=True)).astype(np.float64) @ unit64.T,
+                             atol=1e-6)),
+        ("top_k with k = all columns sorts every row", lambda: (top_k(DOCS, 16)[1] == -np.sort(-DOCS, axis=1)).all()),
+        ("a shortlist of the whole corpus is exact search",
+         lambda: (shortlist_rerank(QUERIES, DOCS, shortlist_dim=8, shortlist=40, k=5)[0]
+                  == exact_search(QUERIES, DOCS, 5)[0]).all()),
+        ("a zero row stays zero when truncated",
+         lambda: (truncate(np.vstack([np.zeros((1, 16)), DOCS]), 8)[0] == 0).all()),
+        ("huge and tiny rows truncate to unit length (NumPy and torch)",
+         lambda: np.allclose(np.linalg.norm(truncate(huge, 2), axis=1), 1.0)
+         and np.allclose(truncate(torch.tensor(huge, dtype=torch.float32), 2).norm(dim=1).numpy(), 1.0)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6), ids=[label for label, _ in _documented()])
+def test_edge_input_gives_the_documented_result(index):
+    """Allowed edge inputs give the result the docstrings promise, checked against a float64 reference."""
+    assert _documented()[index][1]()
+
+
 if __name__ == "__main__":
     import sys
 
