@@ -17,7 +17,7 @@ Examples:
     >>> docs = np.array([[1.0, 0.0, 0.0, 0.0], [0.8, 0.6, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
     >>> client = connect()
     >>> build_collection(client, "demo", docs, shortlist_dim=2)
-    >>> funnel_search(client, "demo", np.array([[0.9, 0.5, 0.1, 0.0]]), shortlist=2, k=1)[0].tolist()
+    >>> shortlist_rerank(client, "demo", np.array([[0.9, 0.5, 0.1, 0.0]]), shortlist=2, k=1)[0].tolist()
     [[1]]
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 from mrl_tutorial._checks import check_bool, check_int, check_output_folder
 from mrl_tutorial.embeddings import as_matrix, unit_rows
 
-__all__ = ["connect", "build_collection", "funnel_search"]
+__all__ = ["connect", "build_collection", "shortlist_rerank"]
 
 PREFIX, FULL = "prefix", "full"
 
@@ -130,7 +130,7 @@ def build_collection(client, collection: str, corpus_embeddings, *, shortlist_di
                              batch_size=batch_size, wait=True)
 
 
-def funnel_search(client, collection: str, query_embeddings, *, shortlist: int = 100,
+def shortlist_rerank(client, collection: str, query_embeddings, *, shortlist: int = 100,
                   k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """For each query, shortlist ``shortlist`` points by the prefix and return the top ``k`` by the full vector:
     ``(indices, scores)``, each ``(q, k)``, best first; indices are corpus rows.

@@ -571,7 +571,7 @@ SPECS: dict[str, Spec] = {
                                    lambda ctx: {"client": _imp("vectordb.connect")(), "collection": "c",
                                                 "corpus_embeddings": DOCS, "shortlist_dim": 8},
                                    kinds={"client": "object", "collection": "texts_one"}, invariant=False),
-    "vectordb.funnel_search": S(lambda ctx, **kw: _imp("vectordb.funnel_search")(**kw),
+    "vectordb.shortlist_rerank": S(lambda ctx, **kw: _imp("vectordb.shortlist_rerank")(**kw),
                                 lambda ctx: _qdrant(ctx), kinds={"client": "object", "collection": "texts_one"},
                                 extra={"shortlist": [("above the corpus", _m(10**6))]}),
     "cli.parse_dims": S(_fn("cli.parse_dims"), lambda ctx: {"dims": ["16", "8"]},

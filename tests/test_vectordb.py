@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mrl_tutorial.retrieval import FunnelIndex
-from mrl_tutorial.vectordb import build_collection, connect, funnel_search
+from mrl_tutorial.vectordb import build_collection, connect, shortlist_rerank
 
 RNG = np.random.default_rng(0)
 DOCS = (RNG.normal(size=(300, 32)) * np.geomspace(1.0, 0.1, 32)).astype(np.float32)
@@ -26,7 +26,7 @@ def test_qdrant_funnel_returns_the_same_top_10_as_funnel_index_on_bundled_passag
     corpus, queries = encode(model, data.corpus["text"][:600]), encode(model, data.queries["text"][:100])
     client = connect()
     build_collection(client, "bundled", corpus, shortlist_dim=64)
-    found, scores = funnel_search(client, "bundled", queries, shortlist=100, k=10)
+    found, scores = shortlist_rerank(client, "bundled", queries, shortlist=100, k=10)
     expected, expected_scores = FunnelIndex(corpus).search(queries, [(64, 100), (384, 10)])
     np.testing.assert_array_equal(found, expected)
     np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
@@ -36,10 +36,10 @@ def test_a_collection_in_a_folder_survives_a_new_client(tmp_path):
     """Embedded on disk: build, close, reconnect, search."""
     client = connect(str(tmp_path / "qdrant"))
     build_collection(client, "docs", DOCS, shortlist_dim=8)
-    before = funnel_search(client, "docs", QUERIES, shortlist=30, k=5)[0]
+    before = shortlist_rerank(client, "docs", QUERIES, shortlist=30, k=5)[0]
     client.close()
     again = connect(str(tmp_path / "qdrant"))
-    np.testing.assert_array_equal(funnel_search(again, "docs", QUERIES, shortlist=30, k=5)[0], before)
+    np.testing.assert_array_equal(shortlist_rerank(again, "docs", QUERIES, shortlist=30, k=5)[0], before)
     again.close()
 
 
@@ -65,10 +65,10 @@ def built():
     (lambda c: build_collection(c, "new", np.empty((0, 32))), "corpus_embeddings must not be empty"),
     (lambda c: build_collection(c, "new", DOCS, shortlist_dim=32), r"shortlist_dim must be an int in \[1, 31\]"),
     (lambda c: build_collection(c, "", DOCS), "collection must be a non-empty name"),
-    (lambda c: funnel_search(c, "nope", QUERIES), r"no collection 'nope' in this Qdrant; it has \['docs'\]"),
-    (lambda c: funnel_search(c, "docs", QUERIES[:, :16]), "query embeddings have dim 16 but collection 'docs'"),
-    (lambda c: funnel_search(c, "docs", QUERIES, shortlist=5, k=10), r"shortlist must be an int in \[10, 300\]"),
-    (lambda c: funnel_search(c, "docs", QUERIES, k=0), r"k must be an int in \[1, 300\]"),
+    (lambda c: shortlist_rerank(c, "nope", QUERIES), r"no collection 'nope' in this Qdrant; it has \['docs'\]"),
+    (lambda c: shortlist_rerank(c, "docs", QUERIES[:, :16]), "query embeddings have dim 16 but collection 'docs'"),
+    (lambda c: shortlist_rerank(c, "docs", QUERIES, shortlist=5, k=10), r"shortlist must be an int in \[10, 300\]"),
+    (lambda c: shortlist_rerank(c, "docs", QUERIES, k=0), r"k must be an int in \[1, 300\]"),
 ])
 def test_bad_input_is_refused_before_anything_is_written(built, call, match):
     """Empty corpus, a prefix as long as the vector, unknown collection, wrong dim, shortlist below k."""
@@ -116,7 +116,7 @@ def test_build_collection_refuses_overwrite_no_and_keeps_the_collection(built):
 
 @pytest.mark.parametrize("call", [
     lambda: build_collection("http://localhost:6333", "docs", DOCS, shortlist_dim=8),
-    lambda: funnel_search(None, "docs", QUERIES),
+    lambda: shortlist_rerank(None, "docs", QUERIES),
 ])
 def test_a_client_of_the_wrong_type_is_refused_by_name(call):
     """A URL string or None where the client goes: a TypeError naming client."""
@@ -127,4 +127,4 @@ def test_a_client_of_the_wrong_type_is_refused_by_name(call):
 def test_a_collection_name_that_is_not_a_string_is_a_type_error(built):
     """collection=5 is a TypeError naming collection."""
     with pytest.raises(TypeError, match="collection must be a name"):
-        funnel_search(built, 5, QUERIES)
+        shortlist_rerank(built, 5, QUERIES)
