@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 __all__ = ["main", "parse_dims"]
@@ -56,9 +57,12 @@ def _check_texts_file(texts: str | None) -> None:
 
 def _parse_weights(values: list[str]) -> tuple[float, ...]:
     try:
-        return tuple(float(w) for w in values)
+        weights = tuple(float(w) for w in values)
     except ValueError:
         raise ValueError(f"--weights must be numbers, got {values}") from None
+    if not all(math.isfinite(w) and w > 0 for w in weights):
+        raise ValueError(f"--weights must be finite numbers > 0, got {values}")
+    return weights
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -97,11 +101,13 @@ def _train(args: argparse.Namespace) -> int:
         changes["matryoshka_dims"] = dims
     if weights:
         changes["matryoshka_weights"] = weights
-    recipe = base.replace(**changes)  # checked here, before a model is loaded
     try:
+        recipe = base.replace(**changes)  # checked here, before a model is loaded
         _check_recipe_dims(recipe, None)  # what does not need the model's dim
     except ValueError as error:
-        raise ValueError(f"--dims / --weights: {error}") from None
+        if "matryoshka_dims" in str(error) or "matryoshka_weights" in str(error):
+            raise ValueError(f"--dims / --weights: {error}") from None
+        raise
     quiet(progress_bars=not args.quiet)
     data, model = _training_data(args, recipe)
     print(f"training a {'Matryoshka' if recipe.matryoshka else 'standard'} model on {data.num_rows} rows: "
@@ -180,6 +186,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is not None and (isinstance(argv, (str, bytes)) or not isinstance(argv, (list, tuple))
+                             or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be a list of strings (or None for the command line), got "
+                        f"{type(argv).__name__} {argv!r}"[:300])
     parser = argparse.ArgumentParser(prog="mrl-tutorial", description="Matryoshka embeddings tutorial tools")
     commands = parser.add_subparsers(dest="command", required=True)
 

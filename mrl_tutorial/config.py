@@ -199,6 +199,9 @@ def cache_key(recipe, model_name: str | None, **data: object) -> str:
         >>> len(key), key == cache_key(TUTORIAL_RECIPE, None, data="abc", rows=4)
         (16, False)
     """
+    if not dataclasses.is_dataclass(recipe) or isinstance(recipe, type):
+        raise TypeError(f"recipe must be a recipe (a dataclass instance such as training.Recipe or "
+                        f"adaptor.AdaptorRecipe), got {type(recipe).__name__} {recipe!r}"[:300])
     payload = json.dumps({"recipe": dataclasses.asdict(recipe), "model": model_name or "packaged-minilm", **data},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

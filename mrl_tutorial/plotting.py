@@ -6,12 +6,38 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
 __all__ = ["similarity_heatmap", "quality_by_dim", "score_table"]
 
 
 def _short(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _shown(value) -> str:
+    """``type value`` for an error message, the value cut short."""
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_curves(name: str, curves) -> Mapping:
+    """``curves``: a non-empty mapping of name -> {dim: score}, each dim an int >= 1 and each score a number."""
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"{name} must be a dict of model name -> {{dim: score}}, got {_shown(curves)}")
+    if not curves:
+        raise ValueError(f"{name} must hold at least one model")
+    for key, by_dim in curves.items():
+        if not isinstance(by_dim, Mapping) or not by_dim:
+            raise TypeError(f"{name}[{key!r}] must be a non-empty dict of dim -> score, got {_shown(by_dim)}")
+        for dim, score in by_dim.items():
+            if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1 or not _is_number(score):
+                raise TypeError(f"{name}[{key!r}] must map dims (ints >= 1) to scores (numbers), got "
+                                f"{dim!r}: {score!r}")
+    return curves
 
 
 def score_table(rows: Mapping[str, Mapping], columns: Sequence, *, title: str = "", digits: int = 3) -> str:
@@ -26,17 +52,22 @@ def score_table(rows: Mapping[str, Mapping], columns: Sequence, *, title: str = 
          packaged  0.610  0.500
           adaptor  0.630  0.600
     """
-    from mrl_tutorial._checks import check_int
+    from mrl_tutorial._checks import check_int, check_sequence
 
     check_int("digits", digits, low=0, high=6)
+    if not isinstance(rows, Mapping):
+        raise TypeError(f"rows must be a dict of row name -> {{column: score}}, got {_shown(rows)}")
     if not rows:
         raise ValueError("rows must hold at least one row (name -> {column: score})")
-    if isinstance(columns, str) or not len(columns):
+    columns = check_sequence("columns", columns, of="column keys")  # a list, tuple, range or 1-D array
+    if not len(columns):
         raise ValueError(f"columns must be a non-empty list of column keys, got {columns!r}")
     for name, values in rows.items():
+        if not isinstance(values, Mapping):
+            raise TypeError(f"rows[{name!r}] must be a dict of column -> score, got {_shown(values)}")
         missing = [c for c in columns if c not in values]
         if missing:
-            raise ValueError(f"row {name!r} has no score for the column(s) {missing}")
+            raise ValueError(f"row {name!r} has no score for the column(s) {missing} of columns {list(columns)}")
     width = max(len(str(name)) for name in [title, *rows]) + 1
     lines = [f"{title:>{width}} " + " ".join(f"{c!s:>6}" for c in columns)]
     lines += [f"{name!s:>{width}} " + " ".join(f"{values[c]:6.{digits}f}" for c in columns)
@@ -46,7 +77,17 @@ def score_table(rows: Mapping[str, Mapping], columns: Sequence, *, title: str = 
 
 def similarity_heatmap(similarity: np.ndarray, labels: Sequence[str], title: str = "Cosine similarity"):
     """A labelled heatmap of a square similarity matrix, values written in the cells."""
-    similarity = np.asarray(similarity)
+    from mrl_tutorial._checks import check_sequence
+
+    labels = check_sequence("labels", labels, of="strings")
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise TypeError(f"labels[{i}] must be a string, got {_shown(label)}")
+    try:
+        similarity = np.asarray(similarity)
+    except ValueError as error:  # a ragged list
+        raise ValueError(f"similarity must be a square matrix, got a ragged {type(similarity).__name__}: "
+                         f"{error}") from None
     if similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1] or similarity.shape[0] != len(labels):
         raise ValueError(f"similarity must be square with one label per row, got shape {similarity.shape} "
                          f"and {len(labels)} labels")
@@ -89,12 +130,30 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
     from mrl_tutorial._checks import check_bool
 
     check_bool("relative", relative)  # "no" would be read as True
-    if not curves:
-        raise ValueError("curves must hold at least one model")
-    fig, ax = _figure_and_axes(ax, (7, 4.2))
+    _check_curves("curves", curves)
+    if marks is not None:
+        if not isinstance(marks, Mapping):
+            raise TypeError(f"marks must be a dict of label -> (dim, value), or None, got {_shown(marks)}")
+        for label, point in marks.items():
+            if not (isinstance(point, (tuple, list)) and len(point) == 2 and all(map(_is_number, point))):
+                raise TypeError(f"marks[{label!r}] must be a (dim, value) pair of numbers, got {_shown(point)}")
+    if mark_like is not None:
+        if not isinstance(mark_like, Mapping):
+            raise TypeError(f"mark_like must be a dict of mark label -> curve name, or None, got {_shown(mark_like)}")
+        if not all(isinstance(curve, str) for curve in mark_like.values()):
+            raise TypeError(f"mark_like must map mark labels to curve names (strings), got {_shown(mark_like)}")
+    if ylim is not None:
+        if isinstance(ylim, (str, bytes)) or not isinstance(ylim, Sequence) or len(ylim) != 2 \
+                or not all(_is_number(v) and np.isfinite(v) for v in ylim):
+            raise TypeError(f"ylim must be (low, high), two finite numbers, or None, got {_shown(ylim)}")
+        if not ylim[0] < ylim[1]:
+            raise ValueError(f"ylim must be (low, high) with low < high, got {ylim!r}")
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be matplotlib Axes or None, got {_shown(ax)}")
     unknown = sorted(set((mark_like or {}).values()) - set(curves))
     if unknown:
         raise ValueError(f"mark_like names curves that are not plotted: {unknown}; curves are {list(curves)}")
+    fig, ax = _figure_and_axes(ax, (7, 4.2))
     colours = {}
     for name, by_dim in curves.items():
         dims = sorted(by_dim)

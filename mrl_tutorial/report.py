@@ -13,6 +13,7 @@ the funnel table, and writes two figures:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +44,44 @@ def _figure_paths(out_dir: str | os.PathLike, *, name: str = "out_dir") -> tuple
     return quality, funnel
 
 
+def _shown(value) -> str:
+    """``type value`` for an error message, the value cut short."""
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def _check_mapping(name: str, value, what: str) -> Mapping:
+    """``value`` if it is a non-empty mapping, else an error naming ``name`` (``what`` describes its items)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of {what}, got {_shown(value)}")
+    if not value:
+        raise ValueError(f"{name} must hold at least one entry ({what}), got an empty {type(value).__name__}")
+    return value
+
+
+def _check_plans(plans) -> list:
+    """``plans``: a non-empty list of ``(label, stages)``, each stage a ``(dim, k)`` pair; the first plan is the
+    exact search."""
+    if isinstance(plans, (str, bytes, Mapping)) or not isinstance(plans, Sequence):
+        raise TypeError(f"plans must be a list of (label, [(dim, k), ...]) pairs, got {_shown(plans)}")
+    if not plans:
+        raise ValueError("plans must hold at least one plan (the exact search first), got []")
+    for i, plan in enumerate(plans):
+        ok = isinstance(plan, (tuple, list)) and len(plan) == 2 and isinstance(plan[0], str) \
+            and isinstance(plan[1], (tuple, list)) and len(plan[1]) > 0 \
+            and all(isinstance(stage, (tuple, list)) and len(stage) == 2 for stage in plan[1])
+        if not ok:
+            raise TypeError(f"plans[{i}] must be a (label, [(dim, k), ...]) pair, got {_shown(plan)}")
+    return list(plans)
+
+
 def report_models(model_name: str | None = None) -> dict:
     """The models a user chooses between: the packaged (or ``model_name``) model, notebook 03's Matryoshka model
     and notebook 04's adaptor (trained or fitted once, then loaded from the cache)."""
     from mrl_tutorial.adaptor import tutorial_adaptor
     from mrl_tutorial.models import load_model
-    from mrl_tutorial.training import tutorial_models
+    from mrl_tutorial.training import _check_model_name, tutorial_models
 
+    _check_model_name(model_name)  # before any model is loaded
     return {"packaged model": load_model(model_name),
             "notebook 03 Matryoshka": tutorial_models(model_name=model_name)["matryoshka"],
             "adaptor": tutorial_adaptor(model_name=model_name)}
@@ -57,9 +89,15 @@ def report_models(model_name: str | None = None) -> dict:
 
 def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, float]]:
     """STS Spearman by dim of each model, with the PCA rotation of the first model second; printed as a table."""
+    from mrl_tutorial.embeddings import check_model
     from mrl_tutorial.plotting import score_table
     from mrl_tutorial.truncation import sts_curve
 
+    _check_mapping("models", models, "name -> model")
+    for name, model in models.items():
+        check_model(model, name=f"models[{name!r}]")
+    if not callable(getattr(pca, "transform", None)):
+        raise TypeError(f"pca must be a fitted truncation.PCARotation (something with transform), got {_shown(pca)}")
     first, *others = models
     curves = {first: sts_curve(models[first], pairs, dims, cache=True),
               "PCA rotation": sts_curve(models[first], pairs, dims, transform=pca.transform, cache=True),
@@ -73,6 +111,12 @@ def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[floa
     """Recall@10 against each model's full search, and queries/s on this machine, of each plan; printed."""
     from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k, time_search
 
+    _check_mapping("encoded", encoded, "name -> (query embeddings, corpus embeddings)")
+    for name, pair in encoded.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"encoded[{name!r}] must be a (query embeddings, corpus embeddings) pair, got "
+                            f"{_shown(pair)}")
+    plans = _check_plans(plans)
     full = plans[0][1][0][0]
     funnel = {}
     print(f"{'model':>15} {'first stage':>12} {'recall@10':>9} {'queries/s':>10}")
@@ -92,7 +136,9 @@ def plot_quality(curves: dict, path: str | os.PathLike) -> None:
     ``path`` (``~`` expanded) is refused before drawing if it is empty, a link, a folder or under a file.
     """
     from mrl_tutorial._checks import check_output_file
+    from mrl_tutorial.plotting import _check_curves
 
+    _check_curves("curves", curves)
     path = check_output_file("path", path)  # before matplotlib is imported
     import matplotlib.pyplot as plt
 
@@ -112,8 +158,19 @@ def plot_funnel(funnel: dict, plans: list, n_corpus: int, shortlist: int, path: 
 
     ``path`` (``~`` expanded) is refused before drawing if it is empty, a link, a folder or under a file.
     """
-    from mrl_tutorial._checks import check_output_file
+    from mrl_tutorial._checks import check_int, check_output_file
 
+    plans = _check_plans(plans)
+    labels = {label for label, _ in plans}
+    _check_mapping("funnel", funnel, "(model, plan label) -> (recall, queries/s)")
+    for key, value in funnel.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and key[1] in labels):
+            raise ValueError(f"funnel's keys must be (model, plan label) pairs with a label of plans "
+                             f"{sorted(labels)}, got {key!r}")
+        if not isinstance(value, (tuple, list)) or not value:
+            raise TypeError(f"funnel[{key!r}] must be a (recall, queries/s) pair, got {_shown(value)}")
+    check_int("n_corpus", n_corpus, low=1)
+    check_int("shortlist", shortlist, low=1)
     path = check_output_file("path", path)  # before matplotlib is imported
     import matplotlib.pyplot as plt
 

@@ -92,6 +92,31 @@ class Recipe:
         if check_number("warmup_ratio", self.warmup_ratio, low=0) >= 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
         check_int("seed", self.seed, low=0)
+        self._check_dims_and_weights()
+
+    def _check_dims_and_weights(self) -> None:
+        """``matryoshka_dims``: ints >= 1, strictly decreasing (whether the largest fits the model is checked once
+        the model is known); ``matryoshka_weights``: finite numbers > 0, one per dim when the dims are given."""
+        n_dims = None
+        if self.matryoshka_dims is not None:
+            dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
+            for d in dims:
+                check_int(f"each of matryoshka_dims {dims}", d, low=1)
+            validate_dims(dims, max(dims, default=1))
+            n_dims = len(dims)
+            if not isinstance(self.matryoshka_dims, (list, tuple)):  # a generator or range: keep what was read
+                object.__setattr__(self, "matryoshka_dims", tuple(dims))
+        if self.matryoshka_weights is not None:
+            weights = check_sequence("matryoshka_weights", self.matryoshka_weights, of="numbers")
+            if not weights:
+                raise ValueError("matryoshka_weights must hold one weight per dim, got []")
+            if n_dims is not None:
+                validate_weights(weights, n_dims)
+            else:
+                for w in weights:
+                    check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True)
+            if not isinstance(self.matryoshka_weights, (list, tuple)):
+                object.__setattr__(self, "matryoshka_weights", tuple(weights))
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (and checked again)."""
@@ -128,6 +153,44 @@ TUTORIAL_RECIPE = Recipe(loss="cosine", orthogonal=True, epochs=1, lr=3e-3, batc
 TRIPLET_RECIPE = Recipe(loss="mnrl", epochs=1, lr=3e-3, batch_size=64)
 
 
+def _check_sentence_transformer(model, name: str = "model") -> SentenceTransformer:
+    """``model`` if it is a ``SentenceTransformer``, else a ``TypeError`` naming ``name`` (before any work)."""
+    if not isinstance(model, SentenceTransformer):
+        shown = f" {model!r}" if isinstance(model, (str, int, float, list, tuple)) else ""
+        raise TypeError(f"{name} must be a SentenceTransformer, got {type(model).__name__}{shown}")
+    return model
+
+
+def _check_recipe(recipe, name: str = "recipe") -> Recipe:
+    """``recipe`` if it is a :class:`Recipe`, else a ``TypeError`` naming ``name``."""
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"{name} must be a Recipe (mrl_tutorial.training.Recipe), got "
+                        f"{type(recipe).__name__} {recipe!r}"[:300])
+    return recipe
+
+
+def _check_dataset(name: str, value, *, optional: bool = True) -> None:
+    """``value`` must be a ``datasets.Dataset`` (or ``None`` when ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, Dataset):
+        raise TypeError(f"{name} must be a datasets.Dataset{' or None' if optional else ''}, got "
+                        f"{type(value).__name__} {value!r}"[:300])
+
+
+def _check_model_name(model_name, name: str = "model_name") -> None:
+    """``model_name`` as :func:`~mrl_tutorial.models.load_model` checks its ``name_or_path`` (a path or hub id, a
+    local path that exists and holds a saved model, or ``None``), its errors naming ``name``."""
+    from mrl_tutorial.models import _check_local_model
+
+    if model_name is None:
+        return
+    try:
+        _check_local_model(model_name)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise type(error)(str(error).replace("name_or_path", name)) from None
+
+
 def add_projection_head(model: SentenceTransformer) -> SentenceTransformer:
     """Append a square linear head started at the identity, then re-normalize: same outputs as before.
 
@@ -140,6 +203,7 @@ def add_projection_head(model: SentenceTransformer) -> SentenceTransformer:
     """
     from sentence_transformers.base.modules import Dense, Normalize
 
+    _check_sentence_transformer(model)
     dim = model.get_embedding_dimension()
     if not isinstance(model[-1], Normalize):
         model.append(Normalize())
@@ -556,8 +620,14 @@ def train(
     check_bool("overwrite", overwrite)
     if progress is not None:
         check_bool("progress (or None)", progress)
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__} {recipe!r}")
+    _check_recipe(recipe)
+    if model is not None and not isinstance(model, (SentenceTransformer, str, os.PathLike)):
+        raise TypeError(f"model must be a SentenceTransformer, a hub id, a local folder or None, got "
+                        f"{type(model).__name__}{f' {model!r}' if isinstance(model, (int, float, list)) else ''}")
+    _check_dataset("train_dataset", train_dataset)
+    if encoder_cache is not None and not isinstance(encoder_cache, dict):
+        raise TypeError(f"encoder_cache must be a dict (or None for the shared cache), got "
+                        f"{type(encoder_cache).__name__} {encoder_cache!r}"[:300])
     if output_dir is not None:
         check_output_dir(output_dir, overwrite=overwrite)
     _check_evaluation(evaluator, eval_steps, eval_log)
@@ -614,6 +684,9 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
     from mrl_tutorial.models import load_model
 
     check_bool("retrain", retrain)
+    _check_recipe(recipe)
+    _check_model_name(model_name)
+    _check_dataset("train_dataset", train_dataset)
     # without data the starting model scores the default pairs: load it once, and train both models from it
     base = None if train_dataset is not None else load_model(model_name, device=device)
     data = train_dataset if train_dataset is not None else default_data(recipe, base)
@@ -635,6 +708,9 @@ def default_data(recipe: Recipe, model: SentenceTransformer) -> Dataset:
     from mrl_tutorial.adaptor import bundled_texts
     from mrl_tutorial.data import load_pairs
 
+    _check_recipe(recipe)
+    if recipe.loss != "mnrl":  # only a pair loss asks the model
+        _check_sentence_transformer(model)
     if recipe.loss == "mnrl":
         return load_pairs()
     return teacher_pairs(model, bundled_texts(), seed=recipe.seed, cache=True)
@@ -651,13 +727,20 @@ def step_time(model: SentenceTransformer, triplets: Dataset, dims: Sequence[int]
 
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
+    _check_sentence_transformer(model)
+    dims = validate_dims(dims, model.get_embedding_dimension(), name="dims")
     check_int("steps", steps, low=1)
+    check_int("batch_size", batch_size, low=1)
+    _check_dataset("triplets", triplets, optional=False)
+    missing = [c for c in ("anchor", "positive") if c not in triplets.column_names]
+    if missing:
+        raise ValueError(f"triplets lacks column(s) {missing}; it has {triplets.column_names}")
     if triplets.num_rows < (steps + 1) * batch_size:
         raise ValueError(f"need at least {(steps + 1) * batch_size} triplets for {steps} steps of {batch_size}")
     model = copy.deepcopy(model)
     model.train()
     base = MultipleNegativesRankingLoss(model)
-    losses = {"base loss": base, "MatryoshkaLoss": MatryoshkaLoss(model, base, list(dims))}
+    losses = {"base loss": base, "MatryoshkaLoss": MatryoshkaLoss(model, base, dims)}
     columns = [c for c in ("anchor", "positive", "negative") if c in triplets.column_names]
     totals = dict.fromkeys(losses, 0.0)
     for step in range(steps + 1):

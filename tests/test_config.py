@@ -152,3 +152,12 @@ def test_cache_dir_refuses_a_file_and_a_path_under_a_file(monkeypatch, tmp_path)
         with pytest.raises(ValueError, match="MRL_TUTORIAL_CACHE .* (is a file|lies under)"):
             cache_dir()
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("bad", [5, object(), [1, 2], None])
+def test_cache_key_refuses_a_recipe_that_is_not_a_dataclass(bad):
+    """cache_key names recipe when it is not a recipe dataclass (it would fail inside dataclasses.asdict)."""
+    from mrl_tutorial.config import cache_key
+
+    with pytest.raises(TypeError, match=r"\brecipe\b"):
+        cache_key(bad, None)

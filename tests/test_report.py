@@ -115,3 +115,69 @@ def test_report_command_refuses_bad_options_before_loading_anything(argv, flag, 
     assert main(["report", *argv]) == 2
     assert flag in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("bad", [5, [1, 2], "curves", None])
+def test_report_tables_refuse_models_or_encoded_that_are_not_mappings(bad):
+    """sts_table's models and funnel_table's encoded must be dicts; refused by name before any encoding."""
+    from mrl_tutorial.report import funnel_table, sts_table
+
+    with pytest.raises((TypeError, ValueError), match=r"\bmodels\b"):
+        sts_table(bad, None, [8], None)
+    with pytest.raises((TypeError, ValueError), match=r"\bencoded\b"):
+        funnel_table(bad, [("full", [(16, 10)])])
+
+
+@pytest.mark.parametrize("bad", [5, object(), [1, 2], None])
+def test_report_helpers_refuse_plans_and_pca_of_the_wrong_kind(bad, tiny_model, tmp_path):
+    """plans must be a list of (label, stages) pairs and pca must have transform; refused by name, nothing
+    written."""
+    import numpy as np
+
+    from mrl_tutorial.report import funnel_table, plot_funnel, sts_table
+
+    encoded = {"m": (np.eye(2, 16, dtype=np.float32), np.eye(16, dtype=np.float32))}
+    with pytest.raises((TypeError, ValueError), match=r"\bplans\b"):
+        funnel_table(encoded, bad)
+    with pytest.raises((TypeError, ValueError), match=r"\bplans\b"):
+        plot_funnel({("m", "full"): (1.0, 100.0)}, bad, 40, 10, tmp_path / "f.png")
+    with pytest.raises(TypeError, match=r"\bpca\b"):
+        sts_table({"tiny": tiny_model}, None, [8], bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"funnel": [1, 2]}, "funnel"), ({"funnel": {("m", "other"): (1.0, 1.0)}}, "funnel"),
+    ({"shortlist": 2.5}, "shortlist"), ({"shortlist": None}, "shortlist"),
+])
+def test_plot_funnel_refuses_a_bad_funnel_or_shortlist(kwargs, name, tmp_path):
+    """plot_funnel checks funnel (a dict keyed by (model, plan label)) and shortlist before drawing."""
+    from mrl_tutorial.report import plot_funnel
+
+    args = {"funnel": {("m", "full"): (1.0, 100.0)}, "plans": [("full", [(16, 10)])], "n_corpus": 40,
+            "shortlist": 10, "path": tmp_path / "f.png", **kwargs}
+    with pytest.raises((TypeError, ValueError), match=rf"\b{name}\b"):
+        plot_funnel(**args)
+    assert not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize("bad", [5, [1, 2], "curves"])
+def test_plot_quality_refuses_curves_that_are_not_a_mapping(bad, tmp_path):
+    """plot_quality names curves that are not a dict of name -> {dim: score}, and writes nothing."""
+    from mrl_tutorial.report import plot_quality
+
+    with pytest.raises(TypeError, match=r"\bcurves\b"):
+        plot_quality(bad, tmp_path / "q.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("model_name", "error"), [("", ValueError), (5, TypeError),
+                                                   ("/no/such/model-folder", FileNotFoundError)])
+def test_report_models_names_model_name(model_name, error, monkeypatch):
+    """report_models refuses a bad model_name by that name before loading anything."""
+    import mrl_tutorial.models
+    from mrl_tutorial.report import report_models
+
+    monkeypatch.setattr(mrl_tutorial.models, "load_model", lambda *a, **k: pytest.fail("loaded a model"))
+    with pytest.raises(error, match=r"\bmodel_name\b"):
+        report_models(model_name)

@@ -158,17 +158,18 @@ def test_bad_recipe(changes, match):
         Recipe(**changes)
 
 
-@pytest.mark.parametrize("recipe, match", [
-    (SMALL.replace(matryoshka_dims=(384, 500)), r"in \[1, 384\]"),
-    (SMALL.replace(matryoshka_dims=(64, 384)), "strictly decreasing"),
-    (SMALL.replace(matryoshka_dims=(384, 64), matryoshka_weights=(1.0,)), "one weight per dim"),
-    (SMALL.replace(n_dims_per_step=9), r"n_dims_per_step must be -1 or in \[1, 7\]"),
-    (Recipe(batch_size=64), r"batch_size must be in \[2, 32\]"),
+@pytest.mark.parametrize("changes, match", [
+    ({"matryoshka_dims": (500, 64)}, r"in \[1, 384\]"),
+    ({"matryoshka_dims": (64, 384)}, "strictly decreasing"),
+    ({"matryoshka_dims": (384, 64), "matryoshka_weights": (1.0,)}, "one weight per dim"),
+    ({"n_dims_per_step": 9}, r"n_dims_per_step must be -1 or in \[1, 7\]"),
+    ({"batch_size": 64}, r"batch_size must be in \[2, 32\]"),
 ])
-def test_bad_dims_and_weights_are_refused_before_training(model, recipe, match):
-    """Dims, weights, dims per step or a batch size that do not fit the model or the data are refused by train()."""
+def test_bad_dims_and_weights_are_refused_before_training(model, changes, match):
+    """Dims, weights, dims per step or a batch size that do not fit the model or the data are refused by train()
+    (or, for what the recipe gets wrong on its own, by the Recipe when it is made)."""
     with pytest.raises(ValueError, match=match):
-        train(model, TRIPLETS, recipe, device="cpu")
+        train(model, TRIPLETS, SMALL.replace(**changes), device="cpu")
 
 
 def test_missing_columns(model):
@@ -224,16 +225,17 @@ def test_a_loss_that_becomes_nan_stops_training_at_once_and_nothing_is_saved(tin
     assert steps == [] and not (tmp_path / "m").exists()
 
 
-@pytest.mark.parametrize("recipe, match", [
-    (SMALL.replace(matryoshka_dims=(32, 48)), "strictly decreasing"),
-    (SMALL.replace(matryoshka_dims=(32, 0)), r"each of matryoshka_dims \[32, 0\] must be an int >= 1"),
-    (SMALL.replace(matryoshka_dims=(32, 16), matryoshka_weights=(1.0,)), "one weight per dim"),
-    (SMALL.replace(matryoshka_dims=(32, 16), n_dims_per_step=3), r"n_dims_per_step must be -1 or in \[1, 2\]"),
+@pytest.mark.parametrize("changes, match", [
+    ({"matryoshka_dims": (32, 48)}, "strictly decreasing"),
+    ({"matryoshka_dims": (32, 0)}, r"each of matryoshka_dims \[32, 0\] must be an int >= 1"),
+    ({"matryoshka_dims": (32, 16), "matryoshka_weights": (1.0,)}, "one weight per dim"),
+    ({"matryoshka_dims": (32, 16), "n_dims_per_step": 3}, r"n_dims_per_step must be -1 or in \[1, 2\]"),
 ])
-def test_dims_and_weights_are_checked_before_the_model_is_loaded(recipe, match):
-    """What the recipe's dims and weights get wrong among themselves is refused before the model is looked up."""
+def test_dims_and_weights_are_checked_before_the_model_is_loaded(changes, match):
+    """What the recipe's dims and weights get wrong among themselves is refused before the model is looked up
+    (the dims and weights by the Recipe itself, when it is made)."""
     with pytest.raises(ValueError, match=match):
-        train("no/such/model-is-loaded", TRIPLETS, recipe, device="cpu")
+        train("no/such/model-is-loaded", TRIPLETS, SMALL.replace(**changes), device="cpu")
 
 
 @pytest.mark.parametrize("options, match", [
@@ -472,3 +474,105 @@ def test_cli_train_refuses_options_it_would_ignore_or_misreport_before_loading(a
     assert main(["train", "--model", "no/such-model-is-loaded", "--output", "out", *argv]) == 2
     assert f"error: {flag} " in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"matryoshka_dims": [16, 0]}, "matryoshka_dims"), ({"matryoshka_dims": [8, 16]}, "matryoshka_dims"),
+    ({"matryoshka_dims": 8}, "matryoshka_dims"), ({"matryoshka_dims": []}, "matryoshka_dims"),
+    ({"matryoshka_weights": [1.0, float("nan")]}, "matryoshka_weights"),
+    ({"matryoshka_weights": [1.0, True]}, "matryoshka_weights"), ({"matryoshka_weights": []}, "matryoshka_weights"),
+    ({"matryoshka_dims": [16, 8], "matryoshka_weights": [1.0]}, "matryoshka_weights"),
+])
+def test_recipe_checks_its_dims_and_weights_when_made(changes, match):
+    """Recipe refuses bad dims (not ints >= 1 strictly decreasing) and bad weights (not finite > 0, not one per
+    dim) when it is constructed, naming the field."""
+    with pytest.raises((ValueError, TypeError), match=match):
+        Recipe(**changes)
+
+
+def test_recipe_leaves_dims_larger_than_a_model_and_weights_without_dims_for_later():
+    """A dim above some model's is only known to be wrong once the model is; weights without dims are counted
+    against the model's default dims at training time."""
+    assert Recipe(matryoshka_dims=(10**6, 8)).matryoshka_dims == (10**6, 8)
+    assert Recipe(matryoshka_weights=(1.0, 2.0, 3.0)).matryoshka_weights == (1.0, 2.0, 3.0)
+
+
+@pytest.mark.parametrize("bad", [5, object(), [1, 2], None])
+def test_helpers_refuse_a_model_that_is_not_a_sentence_transformer(bad):
+    """add_projection_head and step_time name their model argument when given something else."""
+    from mrl_tutorial.training import step_time
+
+    with pytest.raises(TypeError, match=r"\bmodel\b"):
+        add_projection_head(bad)
+    with pytest.raises(TypeError, match=r"\bmodel\b"):
+        step_time(bad, TRIPLETS, [8], steps=1, batch_size=8)
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"dims": [10**6, 8]}, "dims"), ({"dims": 8}, "dims"), ({"batch_size": 0}, "batch_size"),
+    ({"batch_size": 2.5}, "batch_size"), ({"triplets": [1, 2]}, "triplets"), ({"triplets": None}, "triplets"),
+])
+def test_step_time_checks_dims_batch_size_and_triplets_first(tiny_model, kwargs, name):
+    """step_time refuses bad dims (against the model's dim), a bad batch size and non-Dataset triplets by name."""
+    from mrl_tutorial.training import step_time
+
+    args = {"triplets": TRIPLETS, "dims": [48, 8], "steps": 1, "batch_size": 8, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
+        step_time(tiny_model, **args)
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"model": 5}, "model"), ({"train_dataset": [1, 2]}, "train_dataset"), ({"encoder_cache": [1]}, "encoder_cache"),
+    ({"recipe": 5}, "recipe"),
+])
+def test_train_refuses_wrong_object_types_before_loading(kwargs, name, monkeypatch):
+    """train names a model, data set, encoder cache or recipe of the wrong type before any model is loaded."""
+    import mrl_tutorial.models
+
+    monkeypatch.setattr(mrl_tutorial.models, "load_model", lambda *a, **k: pytest.fail("loaded a model"))
+    with pytest.raises(TypeError, match=rf"\b{name}\b"):
+        train(**kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "name", "error"), [
+    ({"recipe": 5}, "recipe", TypeError), ({"train_dataset": object()}, "train_dataset", TypeError),
+    ({"model_name": ""}, "model_name", ValueError), ({"model_name": 5}, "model_name", TypeError),
+    ({"model_name": "/no/such/model-folder"}, "model_name", FileNotFoundError),
+])
+def test_tutorial_models_names_its_own_arguments(kwargs, name, error, monkeypatch):
+    """tutorial_models refuses a bad recipe, data set or model_name by its own argument name (not load_model's
+    name_or_path), before any model is loaded."""
+    import mrl_tutorial.models
+    from mrl_tutorial.training import tutorial_models
+
+    monkeypatch.setattr(mrl_tutorial.models, "load_model", lambda *a, **k: pytest.fail("loaded a model"))
+    with pytest.raises(error, match=rf"\b{name}\b") as info:
+        tutorial_models(**kwargs)
+    assert "name_or_path" not in str(info.value)
+
+
+def test_default_data_refuses_a_recipe_that_is_not_one(tiny_model):
+    """default_data names recipe when it is not a training.Recipe."""
+    from mrl_tutorial.training import default_data
+
+    with pytest.raises(TypeError, match=r"\brecipe\b"):
+        default_data({"loss": "mnrl"}, tiny_model)
+
+
+@pytest.mark.parametrize("argv", [5, object(), [1, 2], "train"])
+def test_cli_main_refuses_an_argv_that_is_not_a_list_of_strings(argv):
+    """main(argv) raises TypeError naming argv instead of letting argparse fail on it."""
+    from mrl_tutorial.cli import main
+
+    with pytest.raises(TypeError, match=r"\bargv\b"):
+        main(argv)
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "0", "-1"])
+def test_cli_train_refuses_weights_that_are_not_finite_and_positive(weight, tmp_path, capsys):
+    """`train --weights nan` (or inf, 0, -1) exits non-zero naming --weights, before any work."""
+    from mrl_tutorial.cli import main
+
+    assert main(["train", "--output", str(tmp_path / "out"), "--weights", weight]) == 2
+    assert "--weights" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
