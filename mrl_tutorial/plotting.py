@@ -8,7 +8,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-__all__ = ["similarity_heatmap", "quality_by_dim", "score_table"]
+__all__ = ["similarity_heatmap", "quality_by_dim", "storage_frontier_plot", "score_table", "MODEL_COLOURS",
+           "model_colour"]
+
+MODEL_COLOURS = {"packaged": "C0", "PCA": "C1", "standard": "C7", "matryoshka": "C3", "adaptor": "C2"}
+"""One colour per model of the evaluation set, the same in every figure of the notebooks and the report."""
+_OTHER_COLOURS = ("C4", "C5", "C6", "C8", "C9")
+
+
+def model_colour(name: str, i: int = 0) -> str:
+    """``name``'s colour in :data:`MODEL_COLOURS`, else the ``i``-th of the colours no model there uses.
+
+    Examples:
+        >>> model_colour("adaptor"), model_colour("my model", 1)
+        ('C2', 'C5')
+    """
+    from mrl_tutorial._checks import check_int
+
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a model name (a string), got {type(name).__name__} {name!r}")
+    return MODEL_COLOURS.get(name, _OTHER_COLOURS[check_int("i", i, low=0) % len(_OTHER_COLOURS)])
 
 
 def _short(text: str, width: int = 38) -> str:
@@ -160,7 +179,8 @@ def quality_by_dim(curves: Mapping[str, Mapping[int, float]], *, ylabel: str, ti
         values = np.array([by_dim[d] for d in dims], dtype=float)
         if relative:
             values = 100 * values / by_dim[max(dims)]
-        (line,) = ax.plot(dims, values, marker="o" if len(dims) <= 12 else None, label=name)
+        (line,) = ax.plot(dims, values, marker="o" if len(dims) <= 12 else None, label=name,
+                          color=model_colour(name, len(colours)))
         colours[name] = line.get_color()
     for label, (dim, value) in (marks or {}).items():
         like = (mark_like or {}).get(label)
@@ -190,12 +210,22 @@ def storage_frontier_plot(frontiers: Mapping[str, Sequence[Mapping]], *, key: st
     (float32 circle, int8 square, binary triangle): the rows of :func:`~mrl_tutorial.retrieval.storage_frontier`.
     Points on a model's frontier are filled and joined by its line; dominated ones are hollow.
     """
-    if not frontiers:
-        raise ValueError("frontiers must hold at least one model")
+    if not isinstance(frontiers, Mapping) or not frontiers:
+        raise TypeError(f"frontiers must be a non-empty dict of model -> storage_frontier(...) rows, got "
+                        f"{_shown(frontiers)}")
+    if key not in ("agreement", "metric"):
+        raise ValueError(f"key must be 'agreement' or 'metric', got {key!r}")
+    needed = {"bytes", "precision", "frontier", key}
+    for name, rows in frontiers.items():
+        if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence) or not rows \
+                or not all(isinstance(r, Mapping) and needed <= r.keys() for r in rows):
+            raise TypeError(f"frontiers[{name!r}] must be a non-empty list of storage_frontier rows with "
+                            f"{sorted(needed, key=str)}, got {_shown(rows)}")
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be matplotlib Axes or None, got {_shown(ax)}")
     fig, ax = _figure_and_axes(ax, (8, 4.6))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, rows) in enumerate(frontiers.items()):
-        colour = colours[i % len(colours)]
+        colour = model_colour(name, i)
         front = sorted((r for r in rows if r["frontier"]), key=lambda r: r["bytes"])
         ax.plot([r["bytes"] for r in front], [r[key] for r in front], color=colour, label=name)
         for r in rows:

@@ -82,8 +82,8 @@ def report_models(model_name: str | None = None) -> dict:
     from mrl_tutorial.training import _check_model_name, tutorial_models
 
     _check_model_name(model_name)  # before any model is loaded
-    return {"packaged model": load_model(model_name),
-            "notebook 03 Matryoshka": tutorial_models(model_name=model_name)["matryoshka"],
+    return {"packaged": load_model(model_name),
+            "matryoshka": tutorial_models(model_name=model_name)["matryoshka"],
             "adaptor": tutorial_adaptor(model_name=model_name)}
 
 
@@ -100,7 +100,7 @@ def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, 
         raise TypeError(f"pca must be a fitted truncation.PCARotation (something with transform), got {_shown(pca)}")
     first, *others = models
     curves = {first: sts_curve(models[first], pairs, dims, cache=True),
-              "PCA rotation": sts_curve(models[first], pairs, dims, transform=pca.transform, cache=True),
+              "PCA": sts_curve(models[first], pairs, dims, transform=pca.transform, cache=True),
               **{name: sts_curve(models[name], pairs, dims, cache=True) for name in others}}
     print("STS Spearman by dimension (bundled test split)")
     print(score_table(curves, dims, title="model"))
@@ -109,7 +109,8 @@ def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, 
 
 def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[float, float]]:
     """Recall@10 against each model's full search, and queries/s on this machine, of each plan; printed."""
-    from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k, time_search
+    from mrl_tutorial.evaluation import time_per_query
+    from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k
 
     _check_mapping("encoded", encoded, "name -> (query embeddings, corpus embeddings)")
     for name, pair in encoded.items():
@@ -125,7 +126,7 @@ def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[floa
         reference = index.search(queries, [(full, 10)])[0]
         for label, stages in plans:
             recall = overlap_at_k(index.search(queries, stages)[0], reference)
-            funnel[name, label] = (recall, 1 / time_search(index, queries, stages))
+            funnel[name, label] = (recall, 1 / time_per_query(lambda q, s=stages: index.search(q, s), queries))
             print(f"{name:>15} {label:>12} {recall:9.3f} {funnel[name, label][1]:10.0f}")
     return funnel
 
@@ -179,9 +180,11 @@ def plot_funnel(funnel: dict, plans: list, n_corpus: int, shortlist: int, path: 
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     costs = {label: funnel_cost(stages, n_corpus) / 1e3 for label, stages in plans}
     exact, *funnels = [label for label, _ in plans]
-    for name in dict.fromkeys(name for name, _ in funnel):
+    from mrl_tutorial.plotting import model_colour
+
+    for i, name in enumerate(dict.fromkeys(name for name, _ in funnel)):
         ax.plot([costs[label] for label in funnels], [funnel[name, label][0] for label in funnels], marker="o",
-                label=name)
+                label=name, color=model_colour(name, i))
     for label in costs:
         ax.annotate(f"{label} dims" if label != exact else "exact search", (costs[label], 1.0),
                     textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
@@ -245,7 +248,7 @@ def run_report(out_dir: str | Path, *, models: dict | None = None, max_queries: 
     # the rotation a user could fit on the corpus with no training at all (notebook 05)
     first, *others = encoded
     pca = PCARotation().fit(encoded[first][1])
-    encoded = {first: encoded[first], "PCA rotation": tuple(pca.transform(x) for x in encoded[first]),
+    encoded = {first: encoded[first], "PCA": tuple(pca.transform(x) for x in encoded[first]),
                **{name: encoded[name] for name in others}}
 
     curves = sts_table(models, load_sts(split="test"), dims, pca)

@@ -320,7 +320,8 @@ SPECS: dict[str, Spec] = {
     # ------------------------------------------------------------------ training (notebook 03)
     "training.Recipe": S(_fn("training.Recipe"), lambda ctx: {},
                          kinds={"loss": "choice", "epochs": "number", "warmup_ratio": "number"},
-                         allow={"matryoshka_dims": {"too large"}},  # checked against the model's dim before training
+                         # dims checked against the model's dim, weights counted against the default dims: in train()
+                         allow={"matryoshka_dims": {"too large"}, "matryoshka_weights": {"too few"}},
                          extra={"lr": [("huge", _m(1e30))], "n_dims_per_step": [("-2", _m(-2))]}),
     "training.Recipe.replace": S(lambda ctx, **kw: _recipe(**kw), lambda ctx: {"lr": 0.01},
                                  kinds={"lr": "number"}),
@@ -490,6 +491,57 @@ SPECS: dict[str, Spec] = {
                                     kinds={"metric": "object"},
                                     extra={"precisions": [("a bare string", _m("int8")), ("unknown", _m(["int4"])),
                                                           ("empty", _m([]))]}),
+    # ------------------------------------------------------------------ the evaluation layer (notebooks 05, 06)
+    "evaluation.ModelSet": S(_fn("evaluation.ModelSet"),
+                             lambda ctx: {"models": {}, "pca": None, "encoded": {"packaged": (QUERIES, DOCS)},
+                                          "retrieval": None},
+                             kinds={"encoded": "mapping"}, skip=("models", "pca", "retrieval")),
+    "evaluation.ModelSet.ndcg_at_10": S(lambda ctx, **kw: _small_set(ctx).ndcg_at_10(**kw),
+                                        lambda ctx: {"indices": np.zeros((385, 10), dtype=np.int64) + np.arange(10)},
+                                        kinds={"indices": "object"}),
+    "evaluation.ModelSet.sts_curves": S(lambda ctx, **kw: _small_set(ctx).sts_curves(**kw),
+                                        lambda ctx: {"pairs": _pairs(ctx), "dims": [48, 8]},
+                                        kinds={"pairs": "object"}, edges=False),
+    "evaluation.ModelSet.ndcg_curves": S(lambda ctx, **kw: _small_set(ctx).ndcg_curves(**kw),
+                                         lambda ctx: {"dims": [48, 8]}),
+    "evaluation.ModelSet.full_search": S(lambda ctx, **kw: _small_set(ctx).full_search(**kw), lambda ctx: {"k": 10},
+                                         kinds={"k": "int"}),
+    "evaluation.model_set": S(_fn("evaluation.model_set"), lambda ctx: {"retrieval": 5},
+                              kinds={"retrieval": "object", "model_name": "path_in"}, edges=False),
+    "evaluation.retention": S(_fn("evaluation.retention"), lambda ctx: {"curve": {16: 0.8, 8: 0.6}, "dims": [8]},
+                              kinds={"curve": "mapping"}),
+    "evaluation.time_per_query": S(_fn("evaluation.time_per_query"),
+                                   lambda ctx: {"search": lambda q: q @ DOCS.T, "query_embeddings": QUERIES,
+                                                "repeats": 1},
+                                   kinds={"search": "object", "batch": "int"}, invariant=False),
+    "evaluation.cheapest_funnels": S(lambda ctx, **kw: _imp("evaluation.cheapest_funnels")(**kw),
+                                     lambda ctx: dict(zip(("model_set", "indexes", "reference"), _searched(ctx),
+                                                          strict=True), dims=[16, 32]),
+                                     kinds={"model_set": "object", "indexes": "mapping", "reference": "mapping",
+                                            "target": "number"}, extra={"target": [("above one", _m(1.5))]}),
+    "evaluation.funnel_points": S(lambda ctx, **kw: _imp("evaluation.funnel_points")(**kw),
+                                  lambda ctx: dict(zip(("model_set", "indexes", "reference"), _searched(ctx),
+                                                       strict=True), dims=[16]),
+                                  kinds={"model_set": "object", "indexes": "mapping", "reference": "mapping",
+                                         "shortlist": "int"}, edges=False),
+    "evaluation.funnel_figure": S(_fn("evaluation.funnel_figure"),
+                                  lambda ctx: {"points": [{"model": "m", "bytes": 64, "cost": 10, "agreement": 0.9}],
+                                               "full_dim": 16}, kinds={"points": "object"}),
+    "evaluation.shortlist_figure": S(_fn("evaluation.shortlist_figure"),
+                                     lambda ctx: {"grid": {"m": {(8, 10): 0.9, (8, 20): 1.0}}, "dims": [8],
+                                                  "sizes": [10, 20]},
+                                     kinds={"grid": "mapping", "sizes": "dims"}),
+    "evaluation.smallest_reaching": S(_fn("evaluation.smallest_reaching"),
+                                      lambda ctx: {"search": lambda size: DOCS_RANKS, "reference": DOCS_RANKS},
+                                      kinds={"search": "object", "reference": "object", "target": "number",
+                                             "ladder": "dims"}, extra={"target": [("above one", _m(1.5))]},
+                                      allow={"ladder": {"too large"}}),  # any candidate count may be tried
+    "evaluation.prefix_graphs": S(lambda ctx, **kw: _imp("evaluation.prefix_graphs")(**kw),
+                                  lambda ctx: {"model_set": _small_set(ctx), "dim": 8},
+                                  kinds={"model_set": "object"}, edges=False),
+    "evaluation.memory_table": S(_fn("evaluation.memory_table"),
+                                 lambda ctx: {"memory": {"m": {"first stage": 10, "rerank": 5}}, "n_corpus": 5},
+                                 kinds={"memory": "mapping"}),
     # ------------------------------------------------------------------ explorer
     # records the explorer returns (a user reads them, never builds them): no bad values of their own
     "explorer.Hit": S(_fn("explorer.Hit"), skip=("index", "score", "in_full_top_k")),
@@ -543,7 +595,16 @@ SPECS: dict[str, Spec] = {
     "plotting.quality_by_dim": S(_fn("plotting.quality_by_dim"),
                                  lambda ctx: {"curves": {"m": {16: 0.8, 8: 0.7}}, "ylabel": "y", "title": "t"},
                                  kinds={"curves": "mapping", "marks": "mapping", "mark_like": "mapping",
-                                        "ylim": "object", "ax": "object"}, skip=("ylabel", "title")),
+                                        "ylim": "object", "ax": "object"}, skip=("ylabel", "title"),
+                                 allow={"ylim": {"a list"}}),  # [1, 2] is a valid ylim
+    "plotting.model_colour": S(_fn("plotting.model_colour"), lambda ctx: {"name": "adaptor", "i": 2},
+                               kinds={"name": "texts_one", "i": "int"},
+                               allow={"name": {"empty", "blank"}}),  # any string is a name (another colour)
+    "plotting.storage_frontier_plot": S(_fn("plotting.storage_frontier_plot"),
+                                        lambda ctx: {"frontiers": {"m": _imp("retrieval.storage_frontier")(
+                                            QUERIES, DOCS, [16, 8], k=5)}},
+                                        kinds={"frontiers": "mapping", "key": "choice", "ax": "object"},
+                                        skip=("ylabel", "title")),
     "plotting.score_table": S(_fn("plotting.score_table"), lambda ctx: {"rows": {"m": {8: 0.5}}, "columns": [8]},
                               kinds={"rows": "mapping", "digits": "int", "columns": "object"}, skip=("title",)),
     "report.run_report": S(_fn("report.run_report"), lambda ctx: {"out_dir": str(ctx.tmp / "figures")},
@@ -580,6 +641,24 @@ SPECS: dict[str, Spec] = {
                   edges=False),
 }
 BAD["texts_one"] = [("empty", _m("")), ("blank", _m("  ")), ("an int", _m(5)), ("a list", _m(["tea"]))]
+
+
+def _small_set(ctx):
+    """A ModelSet on the bundled retrieval set with the tiny model as 'packaged' and random 48-dim vectors."""
+    from mrl_tutorial.evaluation import ModelSet
+    from mrl_tutorial.truncation import PCARotation
+
+    retrieval = _imp("data.load_retrieval")()
+    rng = np.random.default_rng(1)
+    corpus = rng.standard_normal((len(retrieval.corpus), 48)).astype(np.float32)
+    queries = corpus[:len(retrieval.queries)] + rng.standard_normal((len(retrieval.queries), 48)).astype(np.float32)
+    pca = PCARotation().fit(corpus)
+    return ModelSet({"packaged": ctx.model}, pca, {"packaged": (queries, corpus)}, retrieval)
+
+
+def _searched(ctx):
+    small = _small_set(ctx)
+    return (small, *small.full_search())
 
 
 def _retrieval_parts() -> dict:
@@ -762,8 +841,8 @@ def run_row(name: str, argument: str, outcome: str, make: Callable, ctx: Context
     if outcome == "refused":
         value = make(ctx)
         kwargs.update(value) if isinstance(value, Patch) else kwargs.__setitem__(argument, value)
-    else:
-        kwargs[argument] = make(kwargs[argument])
+    else:  # an edge form of the ordinary value (the argument's default when the spec leaves it out)
+        kwargs[argument] = make(kwargs[argument] if argument in kwargs else _parameters(name)[argument].default)
     before = _tree(ctx.tmp)
     try:
         result = spec.call(ctx, **kwargs)

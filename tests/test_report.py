@@ -23,7 +23,7 @@ def test_report_takes_every_dim_from_the_models(tiny_models, tmp_path, capsys):
     """With 48-dim models the report's tables run over 8, 16, 32 and 48 dims and exact search uses 48 dims."""
     result = run_report(tmp_path, models=tiny_models, max_queries=20, max_corpus=200, shortlist=50)
     assert result["dims"].tolist() == [8, 16, 32, 48]
-    assert set(result["sts"]) == {"tiny", "PCA rotation", "tiny matryoshka"}
+    assert set(result["sts"]) == {"tiny", "PCA", "tiny matryoshka"}
     assert all(sorted(curve) == [8, 16, 32, 48] for curve in result["sts"].values())
     assert "tiny 48 (exact)" in result["funnel"] and "tiny 64" not in result["funnel"]
     assert result["funnel"]["tiny 48 (exact)"][0] == 1.0
