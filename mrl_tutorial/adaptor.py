@@ -51,7 +51,6 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -60,7 +59,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from mrl_tutorial._checks import check_bool, check_int, check_number, check_output_dir, check_sequence, check_texts
+from mrl_tutorial._checks import (
+    check_bool,
+    check_int,
+    check_number,
+    check_output_dir,
+    check_path,
+    check_sequence,
+    check_texts,
+)
 from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
@@ -181,6 +188,9 @@ TUTORIAL_ADAPTOR = AdaptorRecipe()
 def _check_pair(original: Tensor, adapted: Tensor) -> tuple[Tensor, Tensor]:
     original = check_tensor("original", original, ndims=(2, 3))
     adapted = check_tensor("adapted", adapted, ndims=(2, 3))
+    if original.dtype != adapted.dtype:  # one float64 beside one float32: both in the wider dtype
+        wider = torch.promote_types(original.dtype, adapted.dtype)
+        original, adapted = original.to(wider), adapted.to(wider)
     if original.ndim not in (2, 3) or adapted.shape[:-1] != original.shape[:-1]:
         raise ValueError(f"original and adapted must be (n, d) or (blocks, n, d) with the same rows, got "
                          f"{tuple(original.shape)} and {tuple(adapted.shape)}")
@@ -229,7 +239,7 @@ def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
     """
     original, adapted = _check_pair(original, adapted)
     dims = validate_dims(dims, adapted.shape[-1], name="dims")
-    return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims)))
+    return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims), name="weights"))
 
 
 def _pairwise_term(target: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
@@ -261,7 +271,7 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
     target = _cosines(original)
     neighbours = _neighbours(target, k)
     return _topk_term(torch.gather(target, -1, neighbours), neighbours, adapted, dims,
-                      validate_weights(weights, len(dims)))
+                      validate_weights(weights, len(dims), name="weights"))
 
 
 def _topk_term(wanted: Tensor, neighbours: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
@@ -347,7 +357,8 @@ class MatryoshkaAdaptor(nn.Module):
         dim = check_int("dim", dim, low=1)
         if kind not in ("orthogonal", "residual"):
             raise ValueError(f"kind must be 'orthogonal' or 'residual', got {kind!r}")
-        start = torch.eye(dim) if start is None else torch.as_tensor(np.asarray(start), dtype=torch.float32)
+        # a matrix of real, finite numbers (as_matrix names start), held in float32
+        start = torch.eye(dim) if start is None else torch.from_numpy(as_matrix(start, "start").copy())
         if tuple(start.shape) != (dim, dim):
             raise ValueError(f"start must be a ({dim}, {dim}) matrix, got {tuple(start.shape)}")
         if not torch.allclose(start @ start.T, torch.eye(dim), atol=1e-4):
@@ -381,13 +392,37 @@ class MatryoshkaAdaptor(nn.Module):
         return self.start.new_zeros(())
 
     def start_map(self, e: Tensor) -> Tensor:
-        """The start rotation's output (what the residual map is pulled back to)."""
-        return e @ self.start.T
+        """The start rotation's output (what the residual map is pulled back to) for rows ``e`` ``(n, d)`` or
+        ``(blocks, n, d)``; rows in another float dtype than the map's are computed in the wider of the two."""
+        e = check_tensor("e", e, ndims=(2, 3))
+        self._check_width(e)
+        return self._start_map(e)
+
+    def _check_width(self, e: Tensor) -> None:
+        if e.shape[-1] != self.dim:
+            raise ValueError(f"e must have {self.dim} columns (the adaptor's dim), got shape {tuple(e.shape)}")
+
+    def _start_map(self, e: Tensor) -> Tensor:
+        start = self.start
+        if e.dtype != start.dtype:  # e.g. float64 rows and a float32 map: both in the wider dtype
+            wider = torch.promote_types(e.dtype, start.dtype)
+            e, start = e.to(wider), start.to(wider)
+        return e @ start.T
 
     def forward(self, e: Tensor) -> Tensor:
+        e = check_tensor("e", e, ndims=(2, 3))  # (n, d) or (blocks, n, d), finite; float16 as float32
+        self._check_width(e)
         if self.kind == "orthogonal":
-            return e @ self.weight.T
-        x = self.start_map(e)
+            weight = self.weight
+            if e.dtype != weight.dtype:
+                wider = torch.promote_types(e.dtype, weight.dtype)
+                e, weight = e.to(wider), weight.to(wider)
+            return e @ weight.T
+        x = self._start_map(e)
+        if x.dtype != self.residual.weight.dtype:
+            wider = torch.promote_types(x.dtype, self.residual.weight.dtype)
+            x = x.to(wider)
+            return x + torch.tanh(F.linear(x, self.residual.weight.to(wider), self.residual.bias.to(wider)))
         return x + torch.tanh(self.residual(x))
 
     def to_modules(self) -> list[nn.Module]:
@@ -748,13 +783,16 @@ def read_texts(path: str | os.PathLike) -> list[str]:
     """Texts from a ``.txt`` file (one a line, blank lines skipped) or a CSV/TSV/JSONL file with a ``text`` column.
 
     Raises:
-        ValueError: a missing file, a folder, another suffix, no ``text`` column, or no text at all.
+        TypeError: ``path`` is not a path (an int, ``None``, bytes).
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: an empty path, a folder, another suffix, no ``text`` column, or no text at all.
     """
-    path = Path(path).expanduser()
+    path = check_path("path", path)
     if not path.exists():
-        raise ValueError(f"texts file {path} does not exist")
+        raise FileNotFoundError(f"path {str(path)!r} does not exist: give a texts file (.txt, or CSV/TSV/JSONL with "
+                                "a 'text' column)")
     if path.is_dir():
-        raise ValueError(f"texts must be a file, but {path} is a folder")
+        raise ValueError(f"path must be a texts file, but {str(path)!r} is a folder")
     if path.suffix.lower() == ".txt":
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -790,9 +828,13 @@ def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: st
 
     check_recipe(recipe)
     refit = check_bool("refit", refit)
-    if model_name is not None and not isinstance(model_name, (str, os.PathLike)):
-        raise TypeError(f"model_name must be a hub id or a local folder (str), or None, got "
-                        f"{type(model_name).__name__}")
+    if model_name is not None:  # checked under its own name before anything is loaded
+        from mrl_tutorial.data import _looks_like_path
+
+        path = check_path("model_name", model_name)
+        if not path.exists() and _looks_like_path(model_name):
+            raise FileNotFoundError(f"model_name {str(model_name)!r} does not exist ({path.absolute()}); give the "
+                                    "folder of a saved model, a hub id like 'org/model-name', or None")
     device = resolve_device(device)
     texts = list(dict.fromkeys(check_texts("texts", texts) if texts is not None else bundled_texts()))
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()

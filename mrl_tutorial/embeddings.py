@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrl_tutorial._checks import check_bool, check_int, check_texts
+from mrl_tutorial._checks import check_bool, check_int, check_sequence, check_texts
 
 __all__ = ["encode", "encode_unique", "fingerprint", "modules_fingerprint", "as_matrix", "unit_rows",
            "cosine_similarity", "top_k", "bytes_per_vector", "storage_table", "BYTES_PER_VALUE"]
@@ -78,6 +78,15 @@ def fingerprint(model) -> str:
 def modules_fingerprint(modules: Sequence[torch.nn.Module], **settings) -> str:
     """16 hex digits naming a list of modules by their types, their settings (``get_config_dict()`` where they
     have one, plus ``settings``) and every weight: :func:`fingerprint` of part of a model."""
+    if isinstance(modules, torch.nn.Module) and not isinstance(modules, torch.nn.Sequential):
+        raise TypeError(f"modules must be a list of torch modules, got a single {type(modules).__name__}; pass "
+                        "[module]")
+    modules = check_sequence("modules", modules, of="torch modules")
+    if not modules:
+        raise ValueError("modules must hold at least one torch module, got []")
+    for i, module in enumerate(modules):
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"modules[{i}] must be a torch module, got {type(module).__name__} {module!r}")
     digest = hashlib.blake2b(digest_size=8)
     described = [(type(m).__name__, m.get_config_dict() if hasattr(m, "get_config_dict") else None) for m in modules]
     digest.update(json.dumps({"modules": described, **settings}, sort_keys=True, default=repr).encode())
@@ -311,7 +320,11 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         >>> idx.tolist(), val.round(2).tolist()
         ([[1, 3, 2]], [[0.9, 0.9, 0.5]])
     """
-    scores = np.asarray(scores)
+    try:
+        scores = np.asarray(scores)
+    except (ValueError, TypeError) as error:  # ragged rows
+        raise ValueError(f"scores must be a 2-D array (queries, documents) with rows of one length; NumPy cannot "
+                         f"read it as one ({error})") from None
     if scores.ndim != 2 or 0 in scores.shape:
         raise ValueError(f"scores must be non-empty and 2-D (queries, documents), got shape {scores.shape}")
     if not np.issubdtype(scores.dtype, np.number) or np.issubdtype(scores.dtype, np.complexfloating):
@@ -354,10 +367,17 @@ def storage_table(n_vectors: int, dims: Sequence[int], dtypes: Sequence[str] = (
         [1536000.0, 256000.0]
     """
     check_int("n_vectors", n_vectors, low=1)
-    if isinstance(dims, str) or not dims:
+    dims = check_sequence("dims", dims)
+    if not dims:
         raise ValueError(f"dims must be a non-empty list of ints, got {dims!r}")
     for d in dims:
-        check_int(f"each of dims {list(dims)}", d, low=1)
+        check_int(f"each of dims {dims}", d, low=1)
+    dtypes = check_sequence("dtypes", dtypes, of="dtype names")
+    if not dtypes:
+        raise ValueError(f"dtypes must name at least one of {list(BYTES_PER_VALUE)}, got []")
+    for i, t in enumerate(dtypes):
+        if not isinstance(t, str) or t not in BYTES_PER_VALUE:
+            raise ValueError(f"dtypes[{i}] must be one of {list(BYTES_PER_VALUE)}, got {t!r}")
     full = bytes_per_vector(max(dims), "float32")
     return [
         {"dim": int(d), "dtype": t, "bytes_per_vector": bytes_per_vector(d, t),

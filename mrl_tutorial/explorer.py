@@ -16,7 +16,7 @@ import numpy as np
 
 from mrl_tutorial._checks import check_int, check_sequence, check_texts
 from mrl_tutorial.config import under_test
-from mrl_tutorial.embeddings import check_model, encode
+from mrl_tutorial.embeddings import as_matrix, check_model, encode
 from mrl_tutorial.retrieval import FunnelIndex
 
 __all__ = ["Hit", "Comparison", "compare_at_dim", "DimensionExplorer"]
@@ -73,11 +73,18 @@ def compare_at_dim(query_embedding: np.ndarray, corpus: np.ndarray | FunnelIndex
         >>> [h.index for h in c.at_dim], [h.index for h in c.full], c.overlap
         ([0, 1], [2, 0], 0.5)
     """
-    index = corpus if isinstance(corpus, FunnelIndex) else FunnelIndex(corpus, backend="numpy")
-    query = np.asarray(query_embedding)
+    if not isinstance(corpus, FunnelIndex):  # checked under its own name (FunnelIndex says corpus_embeddings)
+        corpus = FunnelIndex(as_matrix(corpus, "corpus"), backend="numpy")
+    index = corpus
+    try:
+        query = np.asarray(query_embedding)
+    except (ValueError, TypeError) as error:  # ragged
+        raise ValueError(f"query_embedding must be one vector (d,) of numbers ({error})") from None
     if query.ndim != 1 and query.shape[:1] != (1,):
         raise ValueError(f"query_embedding must be one vector (d,), got shape {query.shape}")
-    query = query.reshape(1, -1)
+    query = as_matrix(query.reshape(1, -1), "query_embedding")
+    if query.shape[1] != index.dim:
+        raise ValueError(f"query_embedding must have the corpus's dim {index.dim}, got {query.shape[1]}")
     dim = check_int("dim", dim, low=1, high=index.dim)
     k = check_int("k", k, low=1, high=index.n)
     full_idx, full_scores = index.search(query, [(index.dim, k)])

@@ -84,8 +84,11 @@ def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_di
     dims = check_sequence(name, dims)
     if not dims:
         raise ValueError(f"{name} must name at least one dimension, got []")
+    # the dims first (a caller may pass max(dims) as full_dim), bounded by full_dim when it is an int >= 1
+    usable = isinstance(full_dim, (int, np.integer)) and not isinstance(full_dim, bool) and full_dim >= 1
     for d in dims:
-        check_int(f"each of {name} {dims}", d, low=1, high=full_dim)
+        check_int(f"each of {name} {dims}", d, low=1, high=full_dim if usable else None)
+    full_dim = check_int("full_dim", full_dim, low=1)
     if len(set(dims)) != len(dims):
         raise ValueError(f"{name} must not repeat a dimension, got {dims}")
     if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
@@ -93,8 +96,10 @@ def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_di
     return [int(d) for d in dims]
 
 
-def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float]:
+def validate_weights(weights: Sequence[float] | None, n_dims: int, name: str = "matryoshka_weights") -> list[float]:
     """Check Matryoshka weights: one positive finite number per dim; ``None`` means all 1.
+
+    ``name`` is the argument's name in the caller's signature, used in every error message.
 
     Examples:
         >>> validate_weights(None, 3)
@@ -104,12 +109,13 @@ def validate_weights(weights: Sequence[float] | None, n_dims: int) -> list[float
         ...
         ValueError: each of matryoshka_weights [1, 0] must be a finite number > 0.0, got 0
     """
+    n_dims = check_int("n_dims", n_dims, low=1)
     if weights is None:
         return [1.0] * n_dims
-    weights = check_sequence("matryoshka_weights", weights, of="numbers")
+    weights = check_sequence(name, weights, of="numbers")
     if len(weights) != n_dims:
-        raise ValueError(f"matryoshka_weights must have one weight per dim ({n_dims}), got {len(weights)}: {weights}")
-    return [check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True) for w in weights]
+        raise ValueError(f"{name} must have one weight per dim ({n_dims}), got {len(weights)}: {weights}")
+    return [check_number(f"each of {name} {weights}", w, low=0.0, low_open=True) for w in weights]
 
 
 def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: Tensor | None = None,
@@ -127,6 +133,9 @@ def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: 
         0.0
     """
     anchor, positive = check_tensor("anchor", anchor), check_tensor("positive", positive)
+    if anchor.dtype != positive.dtype:  # one float64 beside one float32: both in the wider dtype
+        wider = torch.promote_types(anchor.dtype, positive.dtype)
+        anchor, positive = anchor.to(wider), positive.to(wider)
     if positive.shape != anchor.shape:
         raise ValueError(f"positive must have the shape of anchor {tuple(anchor.shape)} (one positive per anchor), "
                          f"got {tuple(positive.shape)}")
@@ -134,6 +143,9 @@ def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: 
         negative = check_tensor("negative", negative)
         if negative.shape[1] != anchor.shape[1]:
             raise ValueError(f"negative must have anchor's dim {anchor.shape[1]}, got {tuple(negative.shape)}")
+        if negative.dtype != anchor.dtype:
+            wider = torch.promote_types(anchor.dtype, negative.dtype)
+            anchor, positive, negative = anchor.to(wider), positive.to(wider), negative.to(wider)
     scale = check_number("scale", scale, low=0.0, low_open=True)
     candidates = positive if negative is None else torch.cat([positive, negative], dim=0)
     scores = scale * normalize_rows(anchor) @ normalize_rows(candidates).T
@@ -174,7 +186,7 @@ def matryoshka_loss(
     if not callable(base_loss):
         raise TypeError(f"base_loss must be a function of the truncated columns, got {type(base_loss).__name__}")
     dims = validate_dims(dims, embeddings[0].shape[-1], name="dims")
-    weights = validate_weights(weights, len(dims))
+    weights = validate_weights(weights, len(dims), name="weights")
     total = embeddings[0].new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
         total = total + weight * base_loss(*[truncate(e, dim) for e in embeddings])
@@ -192,9 +204,7 @@ class ProjectionHead(nn.Module):
             self.linear.weight.copy_(torch.eye(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            got = f"{x.dtype} tensor" if isinstance(x, Tensor) else type(x).__name__
-            raise TypeError(f"x must be a floating-point torch tensor, got {got}")
+        x = check_tensor("x", x)  # (n, d), finite; float16/bfloat16 come back as float32
         if x.dtype != self.linear.weight.dtype:  # float16/bfloat16 rows: computed in the weights' float32
             x = x.to(self.linear.weight.dtype)
         return self.linear(x)
@@ -248,7 +258,7 @@ def train_head(
         raise ValueError(f"{given} is used only with matryoshka=True; the plain loss uses the full vector, got "
                          f"{given}={dims if dims is not None else weights!r}")
     dims = validate_dims(matryoshka_dims(dim) if dims is None else dims, dim, name="dims") if matryoshka else [dim]
-    weights = validate_weights(weights, len(dims)) if matryoshka else [1.0]
+    weights = validate_weights(weights, len(dims), name="weights") if matryoshka else [1.0]
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     head = ProjectionHead(dim)
@@ -327,9 +337,10 @@ def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequ
         >>> round(first, 3), abs(second) < 0.2
         (1.0, True)
     """
-    as_matrix(embeddings1, "embeddings1"), as_matrix(embeddings2, "embeddings2")  # 2-D, real, finite
-    a, b = (e.detach().cpu().double().numpy() if isinstance(e, Tensor) else np.asarray(e, dtype=np.float64)
-            for e in (embeddings1, embeddings2))
+    # 2-D, real, finite; the cosines come from the float32 values, as in sts_by_dim (a float64 copy of a float32
+    # matrix holds the same numbers)
+    a, b = (as_matrix(e, name).astype(np.float64) for e, name in ((embeddings1, "embeddings1"),
+                                                                  (embeddings2, "embeddings2")))
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"embeddings1 and embeddings2 must be 2-D of one shape, got {a.shape} and {b.shape}")
     gold = gold_scores(scores, a.shape[0])
@@ -339,8 +350,9 @@ def block_quality(embeddings1: np.ndarray, embeddings2: np.ndarray, scores: Sequ
     out = []
     for start in range(0, a.shape[1], block):
         x, y = a[:, start:start + block], b[:, start:start + block]
-        # the norms of float32-range rows cannot overflow or underflow in float64; a zero row has cosine 0
-        norms = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+        # the norms of float32-range rows cannot overflow or underflow in float64; a zero row has cosine 0. One
+        # square root of the product, as in sts_by_dim: exact for rows scaled by a power of ten such as 1e-30
+        norms = np.sqrt((x * x).sum(1) * (y * y).sum(1))
         cosine = np.divide((x * y).sum(1), norms, out=np.zeros_like(norms), where=norms > 0)
         out.append(rank_correlation(cosine, gold))
     return out

@@ -126,7 +126,7 @@ def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[floa
         reference = index.search(queries, [(full, 10)])[0]
         for label, stages in plans:
             recall = overlap_at_k(index.search(queries, stages)[0], reference)
-            funnel[name, label] = (recall, 1 / time_per_query(lambda q, s=stages: index.search(q, s), queries))
+            funnel[name, label] = (recall, 1 / time_per_query(lambda q, i=index, s=stages: i.search(q, s), queries))
             print(f"{name:>15} {label:>12} {recall:9.3f} {funnel[name, label][1]:10.0f}")
     return funnel
 

@@ -346,6 +346,7 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     one), so bisection finds the smallest size.
     """
     _check_index(index)
+    check_int("shortlist_dim", shortlist_dim, low=1, high=index.dim)
     if not 0 < check_number("target", target) <= 1:
         raise ValueError(f"target must be in (0, 1], got {target!r}")
     k = check_int("k", k, low=1, high=index.n)
@@ -501,8 +502,41 @@ class Int8Codes:
         return (np.clip(levels, 0, 255) - 128).astype(np.int8)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
-        """The float32 values ``codes`` stand for."""
+        """The float32 values ``codes`` stand for: ``(n, d)`` integer codes in ``[-128, 127]`` (what :meth:`encode`
+        returns), ``d`` this codebook's width.
+
+        Examples:
+            >>> Int8Codes(np.eye(2, dtype=np.float32)).decode(np.array([[0.5, 1.0]]))
+            Traceback (most recent call last):
+            ...
+            TypeError: codes must be an integer array of int8 codes (what encode returns), got dtype float64
+        """
+        codes = self._check_codes(codes)
         return self.starts + self.steps * (codes.astype(np.float32) + 128)
+
+    def _check_codes(self, codes) -> np.ndarray:
+        """``codes`` as a 2-D integer array of this codebook's width with values in ``[-128, 127]``."""
+        if isinstance(codes, torch.Tensor):
+            codes = codes.detach().cpu().numpy()
+        if not isinstance(codes, np.ndarray):
+            if isinstance(codes, (str, bytes)) or codes is None or isinstance(codes, dict):
+                raise TypeError(f"codes must be an (n, {len(self.steps)}) integer array of int8 codes, got "
+                                f"{type(codes).__name__} {codes!r}")
+            try:
+                codes = np.asarray(codes)
+            except (ValueError, TypeError) as error:  # ragged rows
+                raise ValueError(f"codes must be an (n, {len(self.steps)}) integer array with rows of one length; "
+                                 f"NumPy cannot read it as one ({error})") from None
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise TypeError(f"codes must be an integer array of int8 codes (what encode returns), got dtype "
+                            f"{codes.dtype}")
+        if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] != len(self.steps):
+            raise ValueError(f"codes must be a non-empty (n, {len(self.steps)}) array (this codebook's width), got "
+                             f"shape {codes.shape}")
+        if codes.dtype != np.int8 and (codes.min() < -128 or codes.max() > 127):
+            raise ValueError(f"codes must hold int8 values in [-128, 127], got values in [{codes.min()}, "
+                             f"{codes.max()}]")
+        return codes
 
     @property
     def nbytes(self) -> int:

@@ -137,6 +137,7 @@ def resolve_dims(dims: Sequence[int] | str, full_dim: int) -> list[int]:
         >>> len(resolve_dims("all", 384))
         384
     """
+    full_dim = check_int("full_dim", full_dim, low=1)
     if isinstance(dims, str):
         if dims != "all":
             raise ValueError(f"dims must be 'all' or a list of ints, got {dims!r}")
@@ -291,9 +292,9 @@ def retrieval_by_dim(
         raise ValueError(f"query and corpus embeddings must have the same dim, got {q.shape[1]} and {c.shape[1]}")
     query_ids, corpus_ids = check_sequence("query_ids", query_ids, of="ids"), check_sequence("corpus_ids", corpus_ids,
                                                                                                 of="ids")
-    if len(query_ids) != q.shape[0] or len(corpus_ids) != c.shape[0]:
-        raise ValueError(f"need one id per row: {len(query_ids)} query ids for {q.shape[0]} queries, "
-                         f"{len(corpus_ids)} corpus ids for {c.shape[0]} passages")
+    for name, ids, rows in (("query_ids", query_ids, q.shape[0]), ("corpus_ids", corpus_ids, c.shape[0])):
+        if len(ids) != rows:
+            raise ValueError(f"{name} must hold one id per row ({rows}), got {len(ids)}")
     check_int("k", k, low=1, high=c.shape[0])
     metrics = ranking_metrics(query_ids, corpus_ids, relevant_docs, k=k)
     out = {}

@@ -265,7 +265,7 @@ def test_read_texts_names_the_file_and_the_problem(tmp_path, content, name, matc
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content, encoding="utf-8")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(FileNotFoundError if content is None else ValueError, match=match):
         read_texts(path)
 
 
@@ -299,3 +299,69 @@ def test_adapt_names_its_first_argument_when_given_texts_or_a_non_model(model):
     """adapt(texts) with the model left out says the model is the first argument and where the texts go."""
     with pytest.raises(TypeError, match=r"model \(the first argument\) must be a SentenceTransformer.*texts go second"):
         adapt(model)
+
+
+def test_adaptor_checks_e_in_start_map_and_forward():
+    """start_map and forward refuse NaN, a 1-D vector, a NumPy array and integer rows, naming e."""
+    from mrl_tutorial.adaptor import MatryoshkaAdaptor
+
+    adaptor = MatryoshkaAdaptor(4, kind="residual")
+    for bad in (torch.full((2, 4), float("nan")), torch.ones(4), np.ones((2, 4)), torch.ones(2, 4, dtype=torch.long)):
+        for call in (adaptor.start_map, adaptor):
+            with pytest.raises((TypeError, ValueError), match=r"^e "):
+                call(bad)
+
+
+def test_adaptor_computes_float64_rows_in_float64():
+    """float64 rows through a float32 adaptor come back in float64, equal to the float32 rows' output."""
+    from mrl_tutorial.adaptor import MatryoshkaAdaptor
+
+    rows = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    for kind in ("orthogonal", "residual"):
+        adaptor = MatryoshkaAdaptor(4, kind=kind)
+        out = adaptor(rows.double())
+        assert out.dtype == torch.float64 and torch.allclose(out.float(), adaptor(rows), atol=1e-6)
+
+
+def test_adaptor_start_must_be_a_real_matrix():
+    """A start of strings, ragged rows or a dict is refused naming start."""
+    from mrl_tutorial.adaptor import MatryoshkaAdaptor
+
+    for bad in (np.array([["a"] * 4] * 4), [[1.0, 0.0], [1.0]], {"a": 1}, "start"):
+        with pytest.raises(ValueError, match=r"^start "):
+            MatryoshkaAdaptor(4, start=bad)
+
+
+def test_loss_pair_promotes_mixed_float_dtypes():
+    """A float64 adapted beside a float32 original is computed in float64: the float64 pair's loss."""
+    from mrl_tutorial.adaptor import pairwise_loss
+
+    rows = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    mixed = pairwise_loss(rows, rows.flip(1).double(), [4, 2])
+    assert torch.equal(mixed, pairwise_loss(rows.double(), rows.flip(1).double(), [4, 2]))
+
+
+def test_loss_weights_are_named_weights():
+    """pairwise_loss and topk_loss report bad weights as weights (their argument's name)."""
+    from mrl_tutorial.adaptor import pairwise_loss, topk_loss
+
+    rows = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match=r"^weights "):
+        pairwise_loss(rows, rows, [4, 2], weights=5)
+    with pytest.raises(ValueError, match=r"^weights must have one weight per dim"):
+        topk_loss(rows, rows, [4, 2], k=2, weights=[1.0])
+
+
+def test_read_texts_and_tutorial_adaptor_check_their_paths(tmp_path):
+    """read_texts refuses a missing file with FileNotFoundError naming path, and an int by name;
+    tutorial_adaptor names model_name for an empty or missing local path."""
+    from mrl_tutorial.adaptor import read_texts, tutorial_adaptor
+
+    with pytest.raises(FileNotFoundError, match=r"^path "):
+        read_texts(tmp_path / "missing.txt")
+    with pytest.raises(TypeError, match=r"^path "):
+        read_texts(5)
+    with pytest.raises(ValueError, match=r"^model_name "):
+        tutorial_adaptor(model_name="")
+    with pytest.raises(FileNotFoundError, match=r"^model_name "):
+        tutorial_adaptor(model_name=str(tmp_path / "missing" / "model"))

@@ -251,3 +251,33 @@ def test_encode_cache_keeps_a_truncated_model_whole(tiny_model_path):
     texts = ["a truncated model", "is cached whole"]
     np.testing.assert_array_equal(encode(short, texts, cache=True), short.encode(texts))
     assert encode(short, texts, cache=True).shape == (2, 16)
+
+
+def test_modules_fingerprint_refuses_what_is_not_a_list_of_modules():
+    """An int, None or a list of non-modules is refused naming modules."""
+    from mrl_tutorial.embeddings import modules_fingerprint
+
+    for bad in (5, None, object(), [1, 2], []):
+        with pytest.raises((TypeError, ValueError), match=r"\bmodules\b"):
+            modules_fingerprint(bad)
+    assert len(modules_fingerprint([torch.nn.Linear(2, 2)])) == 16
+
+
+def test_storage_table_checks_dims_and_dtypes_by_name():
+    """A scalar dims, an unknown, empty or bare-string dtypes are refused by name; a generator of dims is read."""
+    from mrl_tutorial.embeddings import storage_table
+
+    with pytest.raises(TypeError, match=r"^dims "):
+        storage_table(10, 8)
+    for bad in ("float32", ["int4"], []):
+        with pytest.raises((TypeError, ValueError), match=r"^dtypes"):
+            storage_table(10, [16, 8], bad)
+    assert storage_table(10, (d for d in [16, 8])) == storage_table(10, [16, 8])
+
+
+def test_top_k_names_scores_for_ragged_rows():
+    """Ragged rows are refused naming scores, not with NumPy's message alone."""
+    from mrl_tutorial.embeddings import top_k
+
+    with pytest.raises(ValueError, match=r"^scores must be a 2-D array"):
+        top_k([[1.0, 2.0], [1.0]], 1)

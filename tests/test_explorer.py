@@ -106,3 +106,13 @@ def test_bad_construction():
         DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=9)
     with pytest.raises(ValueError, match=r"dims must lie in \[1, 4\]"):
         DimensionExplorer({"m": FakeModel(TABLE)}, CORPUS, k=2, dims=[8])
+
+
+def test_compare_at_dim_names_corpus_and_query_embedding():
+    """Bad corpus embeddings are refused naming corpus (its name here); a query of the wrong width names
+    query_embedding."""
+    corpus = np.eye(3, 4, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^corpus "):
+        compare_at_dim(np.ones(4), np.full((3, 4), np.nan), dim=2, k=2)
+    with pytest.raises(ValueError, match=r"^query_embedding must have the corpus's dim 4, got 2"):
+        compare_at_dim([1.0, 2.0], corpus, dim=2, k=2)

@@ -166,3 +166,56 @@ def test_block_quality_gives_one_score_per_block_and_a_shorter_last_block():
 
     a = np.random.default_rng(2).normal(size=(50, 10))
     assert len(block_quality(a, a[::-1].copy(), list(range(50)), block=4)) == 3
+
+
+def test_validate_weights_names_the_callers_argument():
+    """validate_weights reports under the name it is given (``weights`` for matryoshka_loss and train_head)."""
+    from mrl_tutorial.nested_loss import matryoshka_loss, validate_weights
+
+    with pytest.raises(ValueError, match=r"^each of weights \[1.0, 0.0\]"):
+        validate_weights([1.0, 0.0], 2, name="weights")
+    with pytest.raises(ValueError, match=r"^weights must have one weight per dim"):
+        matryoshka_loss([torch.eye(4), torch.eye(4)], [4, 2], weights=[1.0])
+
+
+def test_validate_weights_and_dims_check_their_counts():
+    """n_dims and full_dim must be ints >= 1, refused by name (a float, a bool, a negative)."""
+    from mrl_tutorial.nested_loss import validate_dims, validate_weights
+
+    for bad in (2.5, True, -3, None):
+        with pytest.raises(ValueError, match=r"\bn_dims\b"):
+            validate_weights([1.0], bad)
+        with pytest.raises(ValueError, match=r"\bfull_dim\b"):
+            validate_dims([8], bad, name="dims")
+
+
+def test_projection_head_refuses_non_finite_and_misshapen_rows():
+    """ProjectionHead.forward refuses NaN, infinity, a 1-D vector and an empty batch, naming x."""
+    from mrl_tutorial.nested_loss import ProjectionHead
+
+    head = ProjectionHead(4)
+    for bad in (torch.full((2, 4), float("nan")), torch.full((2, 4), float("inf")), torch.ones(4), torch.ones(0, 4)):
+        with pytest.raises(ValueError, match=r"^x "):
+            head(bad)
+
+
+def test_mnrl_promotes_one_float64_input_beside_a_float32_one():
+    """A float64 positive beside a float32 anchor is computed in float64 (the same loss), not a dtype error."""
+    from mrl_tutorial.nested_loss import multiple_negatives_ranking_loss
+
+    rows = torch.randn(6, 8, generator=torch.Generator().manual_seed(0))
+    same = multiple_negatives_ranking_loss(rows.double(), rows.flip(0).double())
+    mixed = multiple_negatives_ranking_loss(rows, rows.flip(0).double())
+    assert mixed.dtype == torch.float64 and torch.equal(mixed, same)
+
+
+def test_block_quality_is_unchanged_by_an_exact_rescaling():
+    """Rows scaled by 1e-30 (exact in float32 for these values) give the ordinary rows' block scores, ties kept."""
+    from mrl_tutorial.nested_loss import block_quality
+
+    rng = np.random.default_rng(0)
+    a = (rng.integers(-16, 17, size=(40, 16)) / 8).astype(np.float32)
+    a[np.abs(a).sum(axis=1) == 0, 0] = 1.0
+    b, scores = a[::-1].copy(), [float(i % 7) for i in range(40)]  # mirrored pairs: exact ties in the cosines
+    tiny = (a * np.float32(1e-30)).astype(np.float32)
+    assert block_quality(tiny, b, scores, block=4) == block_quality(a, b, scores, block=4)

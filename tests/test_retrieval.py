@@ -450,3 +450,29 @@ def test_prefix_ann_without_rerank_on_the_full_vector_is_plain_hnsw(vectors):
     assert overlap_at_k(found, expected) == 1.0
     np.testing.assert_allclose(np.sort(scores, axis=1), np.sort(expected_scores, axis=1), atol=1e-5)
     assert ann.memory()["rerank"] == 0 and ann.memory()["first stage"] > docs.nbytes
+
+
+def test_int8_decode_checks_the_codes():
+    """decode takes (n, d) integer codes of the codebook's width in [-128, 127]; anything else is refused by name."""
+    from mrl_tutorial.retrieval import Int8Codes
+
+    vectors = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    book = Int8Codes(vectors)
+    codes = book.encode(vectors[:3])
+    assert np.array_equal(book.decode(codes), book.decode(codes.astype(np.int64)))
+    too_big = codes.astype(np.int64) + 200
+    for bad in (codes[0], codes[:0], codes[:, :2], codes.astype(np.float32), "codes", None, too_big):
+        with pytest.raises((TypeError, ValueError), match=r"^codes "):
+            book.decode(bad)
+
+
+def test_smallest_shortlist_checks_shortlist_dim_first():
+    """A shortlist_dim that is not an int in [1, dim] is refused by that name, before any search."""
+    from mrl_tutorial.retrieval import FunnelIndex, smallest_shortlist
+
+    docs = np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32)
+    index = FunnelIndex(docs, backend="numpy")
+    reference = index.search(docs[:3], [(8, 5)])[0]
+    for bad in (True, 2.5, None, -1, 9):
+        with pytest.raises(ValueError, match=r"^shortlist_dim "):
+            smallest_shortlist(index, docs[:3], reference, bad, k=5)

@@ -207,3 +207,20 @@ def test_sts_curve_refuses_bad_pairs_and_transforms(model, pairs, error, match):
 
     with pytest.raises(error, match=match):
         sts_curve(model, pairs, [384], transform="pca")
+
+
+def test_resolve_dims_checks_full_dim():
+    """full_dim must be an int >= 1, refused by name before the dims are read."""
+    for bad in (2.5, True, "16", -3, None):
+        with pytest.raises(ValueError, match=r"\bfull_dim\b"):
+            resolve_dims([8], bad)
+
+
+def test_retrieval_by_dim_names_the_ids_that_do_not_match_the_rows():
+    """Too few query or corpus ids are refused naming query_ids or corpus_ids."""
+    q, c = np.eye(2, 4, dtype=np.float32), np.eye(3, 4, dtype=np.float32)
+    qrels = {"q0": {"d0"}, "q1": {"d1"}}
+    with pytest.raises(ValueError, match=r"^query_ids must hold one id per row \(2\), got 1"):
+        retrieval_by_dim(q, c, ["q0"], ["d0", "d1", "d2"], qrels, [4], k=2)
+    with pytest.raises(ValueError, match=r"^corpus_ids must hold one id per row \(3\), got 0"):
+        retrieval_by_dim(q, c, ["q0", "q1"], [], qrels, [4], k=2)
