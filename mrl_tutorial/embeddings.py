@@ -255,7 +255,8 @@ def as_matrix(embeddings: np.ndarray | torch.Tensor, name: str = "embeddings") -
         bad = ~np.isfinite(array).all(axis=1)
         if bad.any():
             raise ValueError(f"{name} row {int(np.flatnonzero(bad)[0])} holds NaN or infinity")
-    converted = array.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below with its size
+        converted = array.astype(np.float32, copy=False)
     bad = ~np.isfinite(converted).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -310,7 +310,9 @@ def shortlist_figure(grid: dict, dims: Sequence[int], sizes: Sequence[int]):
         ax.set_xlabel("shortlist size")
     for ax in axes[:, 0]:
         ax.set_ylabel("recall@10 vs full search")
-    axes[0, -1].legend(title="shortlist prefix")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    axes.flat[min(1, n - 1)].legend(title="shortlist prefix")
     fig.tight_layout()
     return fig
 

@@ -31,7 +31,7 @@ from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequ
 from mrl_tutorial.embeddings import as_matrix, top_k
 
 __all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
-           "smallest_shortlist", "recall_grid", "time_search", "Int8Codes", "rerank_batch", "PrefixANN",
+           "smallest_shortlist", "recall_grid", "Int8Codes", "rerank_batch", "PrefixANN",
            "compressed_search", "storage_frontier"]
 
 Backend = Literal["numpy", "faiss"]
@@ -425,34 +425,6 @@ def recall_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, sho
     return {(dim, size): overlap_at_k(index.search(query_embeddings, stages(dim, size),
                                                    binary_first=binary_first)[0], reference)
             for dim in shortlist_dims for size in shortlist_sizes}
-
-
-def time_search(index: FunnelIndex, query_embeddings, stages: Sequence[tuple[int, int]], *,
-                binary_first: bool = False, repeats: int = 3) -> float:
-    """Seconds per query of ``index.search(query_embeddings, stages)``: one untimed call first (it builds the
-    prefix indexes the stages need), then the best of ``repeats`` timed calls, so one slow pass on a busy
-    machine does not decide the figure. The timer of notebook 06 and the report (``benchmarks/retrieval_speed.py``
-    also times batch sizes and faiss's two scan paths).
-
-    Examples:
-        >>> index = FunnelIndex(np.eye(4, 8) + 0.01)
-        >>> time_search(index, np.eye(2, 8), [(8, 2)]) > 0
-        True
-    """
-    import time
-
-    _check_index(index)
-    repeats = check_int("repeats", repeats, low=1)
-    binary_first = check_bool("binary_first", binary_first)
-    queries = index._queries(query_embeddings)
-    stages = index.check_stages(stages, binary_first=binary_first)
-    index.search(queries[:2], stages, binary_first=binary_first)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        index.search(queries, stages, binary_first=binary_first)
-        best = min(best, time.perf_counter() - start)
-    return best / len(queries)
 
 
 # --- an approximate (ANN) first stage on the prefix, then a batched rerank ---------------------------------------

@@ -415,6 +415,6 @@ def test_explorer_refuses_a_dim_the_slider_cannot_show(call):
 
 
 def test_funnel_index_check_stages_refuses_a_string_flag():
-    """binary_first='no' is refused in check_stages too (time_search passes it straight there)."""
+    """binary_first='no' is refused in check_stages too (recall_grid passes it straight there)."""
     with pytest.raises(TypeError, match=r"^binary_first must be True or False"):
         FunnelIndex(np.eye(4), backend="numpy").check_stages([(4, 2)], binary_first="no")

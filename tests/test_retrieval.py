@@ -274,23 +274,6 @@ def _timing_index_and_queries():
     return index, queries
 
 
-def test_time_search_returns_seconds_per_query():
-    """time_search returns a positive time per query, well under a second for a tiny index."""
-    from mrl_tutorial.retrieval import time_search
-
-    index, queries = _timing_index_and_queries()
-    assert 0 < time_search(index, queries, [(8, 20), (16, 10)], repeats=2) < 1
-
-
-def test_time_search_refuses_bad_stages():
-    """Stages whose dims do not increase are refused before any timing."""
-    from mrl_tutorial.retrieval import time_search
-
-    index, queries = _timing_index_and_queries()
-    with pytest.raises(ValueError, match="the dims of stages must increase"):
-        time_search(index, queries, [(16, 20), (8, 10)])
-
-
 # --- an ANN first stage on the prefix, then a batched rerank ----------------------------------------------------
 
 
