@@ -70,7 +70,7 @@ from mrl_tutorial._checks import (
 )
 from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
-from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
+from mrl_tutorial.nested_loss import matryoshka_dims, sort_dims, validate_dims, validate_weights
 from mrl_tutorial.truncation import check_tensor, normalize_rows
 
 __all__ = [
@@ -154,12 +154,18 @@ class AdaptorRecipe:
             dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
             for d in dims:
                 check_int(f"each of matryoshka_dims {dims}", d, low=1)
-            validate_dims(dims, max(dims) if dims else 1)  # non-empty, no repeats, largest first
+            validate_dims(dims, max(dims) if dims else 1)  # non-empty, no repeats
         if self.matryoshka_weights is not None:
             weights = check_sequence("matryoshka_weights", self.matryoshka_weights, of="numbers")
             if not weights:
                 raise ValueError("matryoshka_weights must hold one weight per dim, got []; None means all 1")
             validate_weights(weights, len(weights) if self.matryoshka_dims is None else len(self.matryoshka_dims))
+        if self.matryoshka_dims is not None:  # kept largest first, each weight with its dim (sort_dims)
+            dims, weights = sort_dims(self.matryoshka_dims, self.matryoshka_weights, max(self.matryoshka_dims))
+            if list(dims) != list(self.matryoshka_dims):
+                object.__setattr__(self, "matryoshka_dims", tuple(dims))
+                if self.matryoshka_weights is not None:
+                    object.__setattr__(self, "matryoshka_weights", tuple(weights))
 
     def replace(self, **changes) -> AdaptorRecipe:
         """A copy with some fields changed (and checked again)."""
@@ -238,8 +244,8 @@ def pairwise_loss(original: Tensor, adapted: Tensor, dims: Sequence[int],
         1.5
     """
     original, adapted = _check_pair(original, adapted)
-    dims = validate_dims(dims, adapted.shape[-1], name="dims")
-    return _pairwise_term(_cosines(original), adapted, dims, validate_weights(weights, len(dims), name="weights"))
+    dims, weights = sort_dims(dims, weights, adapted.shape[-1], name="dims", weights_name="weights")
+    return _pairwise_term(_cosines(original), adapted, dims, weights)
 
 
 def _pairwise_term(target: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
@@ -267,11 +273,10 @@ def topk_loss(original: Tensor, adapted: Tensor, dims: Sequence[int], k: int = 1
     """
     original, adapted = _check_pair(original, adapted)
     k = check_int("k", k, low=1, high=original.shape[-2] - 1)  # fewer than the rows of the batch
-    dims = validate_dims(dims, adapted.shape[-1], name="dims")
+    dims, weights = sort_dims(dims, weights, adapted.shape[-1], name="dims", weights_name="weights")
     target = _cosines(original)
     neighbours = _neighbours(target, k)
-    return _topk_term(torch.gather(target, -1, neighbours), neighbours, adapted, dims,
-                      validate_weights(weights, len(dims), name="weights"))
+    return _topk_term(torch.gather(target, -1, neighbours), neighbours, adapted, dims, weights)
 
 
 def _topk_term(wanted: Tensor, neighbours: Tensor, adapted: Tensor, dims: list[int], weights: list[float]) -> Tensor:
@@ -519,8 +524,7 @@ def fit_adaptor(embeddings, recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *,
     if recipe.batch_size > n:
         raise ValueError(f"batch_size must be at most the number of embeddings ({n}), got {recipe.batch_size}; "
                          "pass more texts or a smaller batch_size")
-    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
-    weights = validate_weights(recipe.matryoshka_weights, len(dims))
+    dims, weights = sort_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), recipe.matryoshka_weights, full_dim)
     if recipe.supervised_weight and supervised is None:
         raise ValueError("recipe.supervised_weight > 0 needs supervised=(embedding matrices, scores or None)")
     if supervised is not None and not recipe.supervised_weight:
@@ -755,8 +759,7 @@ def _check_recipe_fits(recipe: AdaptorRecipe, full_dim: int | None) -> None:
     """The recipe's dims and weights against the model's dim, before any text is encoded."""
     if full_dim is None:
         return
-    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
-    validate_weights(recipe.matryoshka_weights, len(dims))
+    sort_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), recipe.matryoshka_weights, full_dim)
 
 
 # --- texts -----------------------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--loss", choices=["cosine", "cosent", "mnrl"], default=None,
                    help="base loss inside MatryoshkaLoss (default: cosine; mnrl with --triplets)")
     t.add_argument("--standard", action="store_true", help="train without MatryoshkaLoss (the baseline)")
-    t.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
+    t.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, in any order (default: halving)")
     t.add_argument("--weights", nargs="+", default=None, help="one weight per dim (default: all 1)")
     t.add_argument("--n-dims-per-step", type=int, default=-1)
     t.add_argument("--free-head", action="store_true",
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--output", required=True, help="folder to save the adapted model to (must not exist)")
     a.add_argument("--kind", choices=["orthogonal", "residual"], default=None, help="default: orthogonal")
     a.add_argument("--init", choices=["pca", "identity"], default=None, help="start map (default: pca)")
-    a.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, largest first (default: halving)")
+    a.add_argument("--dims", nargs="+", default=None, help="Matryoshka dims, in any order (default: halving)")
     a.add_argument("--max-iter", type=int, default=None,
                    help="most L-BFGS iterations; the fit stops earlier once converged (default: the tutorial recipe's)")
     a.add_argument("--batch-size", type=int, default=None)

@@ -38,6 +38,7 @@ __all__ = [
     "matryoshka_dims",
     "validate_dims",
     "validate_weights",
+    "sort_dims",
     "multiple_negatives_ranking_loss",
     "matryoshka_loss",
     "ProjectionHead",
@@ -69,17 +70,19 @@ def matryoshka_dims(full_dim: int, floor: int = 8) -> list[int]:
 
 
 def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_dims") -> list[int]:
-    """Check Matryoshka dims: positive ints, at most ``full_dim``, strictly decreasing (largest first).
+    """Check Matryoshka dims — positive ints, at most ``full_dim``, none repeated, in any order — and return them
+    largest first, as sentence-transformers' ``MatryoshkaLoss`` sorts them. With weights, use :func:`sort_dims`,
+    which moves each weight with its dim.
 
     ``name`` is the argument's name in the caller's signature, used in every error message.
 
     Examples:
-        >>> validate_dims([384, 64, 8], 384)
+        >>> validate_dims([64, 384, 8], 384)
         [384, 64, 8]
-        >>> validate_dims([64, 384], 384)
+        >>> validate_dims([64, 64], 384)
         Traceback (most recent call last):
         ...
-        ValueError: matryoshka_dims must be strictly decreasing (largest first), got [64, 384]
+        ValueError: matryoshka_dims must not repeat a dimension, got [64, 64]
     """
     dims = check_sequence(name, dims)
     if not dims:
@@ -91,9 +94,23 @@ def validate_dims(dims: Sequence[int], full_dim: int, name: str = "matryoshka_di
     full_dim = check_int("full_dim", full_dim, low=1)
     if len(set(dims)) != len(dims):
         raise ValueError(f"{name} must not repeat a dimension, got {dims}")
-    if any(a < b for a, b in zip(dims, dims[1:], strict=False)):
-        raise ValueError(f"{name} must be strictly decreasing (largest first), got {dims}")
-    return [int(d) for d in dims]
+    return sorted((int(d) for d in dims), reverse=True)
+
+
+def sort_dims(dims: Sequence[int], weights: Sequence[float] | None, full_dim: int, *,
+              name: str = "matryoshka_dims", weights_name: str = "matryoshka_weights") -> tuple[list[int], list[float]]:
+    """Dims in any order and their weights (``None``: all 1), checked, largest dim first with each weight moved
+    with its dim: the one place Matryoshka dims are put in order.
+
+    Examples:
+        >>> sort_dims([64, 384, 8], [2.0, 1.0, 0.5], 384)
+        ([384, 64, 8], [1.0, 2.0, 0.5])
+    """
+    checked = check_sequence(name, dims)
+    ordered = validate_dims(checked, full_dim, name=name)
+    weights = validate_weights(weights, len(ordered), name=weights_name)
+    by_dim = dict(zip((int(d) for d in checked), weights, strict=True))
+    return ordered, [by_dim[d] for d in ordered]
 
 
 def validate_weights(weights: Sequence[float] | None, n_dims: int, name: str = "matryoshka_weights") -> list[float]:
@@ -162,7 +179,7 @@ def matryoshka_loss(
 
     Args:
         embeddings: the batch's columns, e.g. ``(anchor, positive, negative)``, each ``(n, d)``.
-        dims: strictly decreasing prefix sizes, e.g. ``[384, 256, ..., 8]``.
+        dims: prefix sizes in any order, e.g. ``[384, 256, ..., 8]`` (sorted largest first with their weights).
         weights: one positive weight per dim (default all 1). Only their ratios matter under Adam.
         base_loss: a loss on full-size columns; it is called on each truncated, re-normalized prefix.
 
@@ -185,8 +202,7 @@ def matryoshka_loss(
         raise ValueError(f"embeddings must be columns of one shape (n, d), got {[tuple(e.shape) for e in embeddings]}")
     if not callable(base_loss):
         raise TypeError(f"base_loss must be a function of the truncated columns, got {type(base_loss).__name__}")
-    dims = validate_dims(dims, embeddings[0].shape[-1], name="dims")
-    weights = validate_weights(weights, len(dims), name="weights")
+    dims, weights = sort_dims(dims, weights, embeddings[0].shape[-1], name="dims", weights_name="weights")
     total = embeddings[0].new_zeros(())
     for dim, weight in zip(dims, weights, strict=True):
         total = total + weight * base_loss(*[truncate(e, dim) for e in embeddings])
@@ -257,8 +273,8 @@ def train_head(
         given = "dims" if dims is not None else "weights"
         raise ValueError(f"{given} is used only with matryoshka=True; the plain loss uses the full vector, got "
                          f"{given}={dims if dims is not None else weights!r}")
-    dims = validate_dims(matryoshka_dims(dim) if dims is None else dims, dim, name="dims") if matryoshka else [dim]
-    weights = validate_weights(weights, len(dims), name="weights") if matryoshka else [1.0]
+    dims, weights = sort_dims(matryoshka_dims(dim) if dims is None else dims, weights, dim, name="dims",
+                              weights_name="weights") if matryoshka else ([dim], [1.0])
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     head = ProjectionHead(dim)

@@ -46,7 +46,7 @@ from sentence_transformers import SentenceTransformer
 
 from mrl_tutorial._checks import MANIFEST, check_bool, check_int, check_number, check_output_dir, check_sequence
 from mrl_tutorial.config import cache_dir, cache_key, under_test
-from mrl_tutorial.nested_loss import matryoshka_dims, validate_dims, validate_weights
+from mrl_tutorial.nested_loss import matryoshka_dims, sort_dims, validate_dims, validate_weights
 
 __all__ = ["Recipe", "TUTORIAL_RECIPE", "TRIPLET_RECIPE", "add_projection_head", "default_data", "teacher_pairs",
            "train", "tutorial_models", "save_model", "step_time"]
@@ -95,8 +95,9 @@ class Recipe:
         self._check_dims_and_weights()
 
     def _check_dims_and_weights(self) -> None:
-        """``matryoshka_dims``: ints >= 1, strictly decreasing (whether the largest fits the model is checked once
-        the model is known); ``matryoshka_weights``: finite numbers > 0, one per dim when the dims are given."""
+        """``matryoshka_dims``: ints >= 1, none repeated, in any order, kept largest first with each weight moved
+        with its dim (whether the largest fits the model is checked once the model is known);
+        ``matryoshka_weights``: finite numbers > 0, one per dim when the dims are given."""
         n_dims = None
         if self.matryoshka_dims is not None:
             dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
@@ -117,6 +118,12 @@ class Recipe:
                     check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True)
             if not isinstance(self.matryoshka_weights, (list, tuple)):
                 object.__setattr__(self, "matryoshka_weights", tuple(weights))
+        if n_dims is not None:  # largest first, each weight with its dim (sort_dims)
+            dims, weights = sort_dims(self.matryoshka_dims, self.matryoshka_weights, max(self.matryoshka_dims))
+            if list(dims) != list(self.matryoshka_dims):
+                object.__setattr__(self, "matryoshka_dims", tuple(dims))
+                if self.matryoshka_weights is not None:
+                    object.__setattr__(self, "matryoshka_weights", tuple(weights))
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (and checked again)."""
@@ -498,8 +505,7 @@ def _loss(model: SentenceTransformer, recipe: Recipe):
     if not recipe.matryoshka:
         return base_loss
     full_dim = model.get_embedding_dimension()
-    dims = validate_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), full_dim)
-    weights = validate_weights(recipe.matryoshka_weights, len(dims))
+    dims, weights = sort_dims(recipe.matryoshka_dims or matryoshka_dims(full_dim), recipe.matryoshka_weights, full_dim)
     if recipe.n_dims_per_step > len(dims):
         raise ValueError(f"n_dims_per_step must be -1 or in [1, {len(dims)}], got {recipe.n_dims_per_step}")
     return MatryoshkaLoss(model, base_loss, matryoshka_dims=dims, matryoshka_weights=weights,

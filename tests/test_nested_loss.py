@@ -73,7 +73,6 @@ def test_schedule_refuses_a_floor_above_the_full_dim():
 
 
 @pytest.mark.parametrize("dims, match", [
-    ([64, 384], "strictly decreasing"),
     ([384, 64, 64], "must not repeat"),
     ([512, 64], r"in \[1, 384\].*got 512"),
     ([384, 0], r"in \[1, 384\].*got 0"),
@@ -82,7 +81,7 @@ def test_schedule_refuses_a_floor_above_the_full_dim():
     ([], "at least one"),
 ])
 def test_bad_dims(dims, match):
-    """Dims that increase, repeat, leave [1, full dim], are not ints or are empty are refused with the reason."""
+    """Dims that repeat, leave [1, full dim], are not ints or are empty are refused with the reason."""
     with pytest.raises(ValueError, match=match):
         validate_dims(dims, 384)
 
@@ -219,3 +218,15 @@ def test_block_quality_is_unchanged_by_an_exact_rescaling():
     b, scores = a[::-1].copy(), [float(i % 7) for i in range(40)]  # mirrored pairs: exact ties in the cosines
     tiny = (a * np.float32(1e-30)).astype(np.float32)
     assert block_quality(tiny, b, scores, block=4) == block_quality(a, b, scores, block=4)
+
+
+def test_dims_in_any_order_are_sorted_with_their_weights():
+    """sort_dims puts the largest dim first and moves each weight with its dim; the loss is the same either way."""
+    from mrl_tutorial.nested_loss import sort_dims
+
+    assert validate_dims([8, 384, 64], 384) == [384, 64, 8]
+    assert sort_dims([8, 384, 64], [0.5, 1.0, 2.0], 384) == ([384, 64, 8], [1.0, 2.0, 0.5])
+    torch.manual_seed(0)
+    a, p = torch.randn(6, 16), torch.randn(6, 16)
+    sorted_loss = matryoshka_loss([a, p], [16, 8, 4], [1.0, 2.0, 3.0])
+    assert matryoshka_loss([a, p], [4, 16, 8], [3.0, 1.0, 2.0]).item() == sorted_loss.item()

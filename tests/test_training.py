@@ -160,7 +160,7 @@ def test_bad_recipe(changes, match):
 
 @pytest.mark.parametrize("changes, match", [
     ({"matryoshka_dims": (500, 64)}, r"in \[1, 384\]"),
-    ({"matryoshka_dims": (64, 384)}, "strictly decreasing"),
+    ({"matryoshka_dims": (64, 384, 64)}, "must not repeat"),
     ({"matryoshka_dims": (384, 64), "matryoshka_weights": (1.0,)}, "one weight per dim"),
     ({"n_dims_per_step": 9}, r"n_dims_per_step must be -1 or in \[1, 7\]"),
     ({"batch_size": 64}, r"batch_size must be in \[2, 32\]"),
@@ -226,7 +226,7 @@ def test_a_loss_that_becomes_nan_stops_training_at_once_and_nothing_is_saved(tin
 
 
 @pytest.mark.parametrize("changes, match", [
-    ({"matryoshka_dims": (32, 48)}, "strictly decreasing"),
+    ({"matryoshka_dims": (32, 48, 32)}, "must not repeat"),
     ({"matryoshka_dims": (32, 0)}, r"each of matryoshka_dims \[32, 0\] must be an int >= 1"),
     ({"matryoshka_dims": (32, 16), "matryoshka_weights": (1.0,)}, "one weight per dim"),
     ({"matryoshka_dims": (32, 16), "n_dims_per_step": 3}, r"n_dims_per_step must be -1 or in \[1, 2\]"),
@@ -461,7 +461,7 @@ def test_cli_trains_the_default_recipe_on_a_users_texts(tmp_path):
     (["--max-rows", "0"], "--max-rows"),
     (["--max-rows", "-1"], "--max-rows"),
     (["--weights", "one"], "--weights"),
-    (["--dims", "32", "64"], "--dims"),
+    (["--dims", "32", "64", "32"], "--dims"),
     (["--texts", "missing.txt"], "--texts"),
 ])
 def test_cli_train_refuses_options_it_would_ignore_or_misreport_before_loading(argv, flag, tmp_path, monkeypatch,
@@ -477,7 +477,7 @@ def test_cli_train_refuses_options_it_would_ignore_or_misreport_before_loading(a
 
 
 @pytest.mark.parametrize(("changes", "match"), [
-    ({"matryoshka_dims": [16, 0]}, "matryoshka_dims"), ({"matryoshka_dims": [8, 16]}, "matryoshka_dims"),
+    ({"matryoshka_dims": [16, 0]}, "matryoshka_dims"), ({"matryoshka_dims": [8, 16, 8]}, "matryoshka_dims"),
     ({"matryoshka_dims": 8}, "matryoshka_dims"), ({"matryoshka_dims": []}, "matryoshka_dims"),
     ({"matryoshka_weights": [1.0, float("nan")]}, "matryoshka_weights"),
     ({"matryoshka_weights": [1.0, True]}, "matryoshka_weights"), ({"matryoshka_weights": []}, "matryoshka_weights"),
@@ -576,3 +576,10 @@ def test_cli_train_refuses_weights_that_are_not_finite_and_positive(weight, tmp_
     assert main(["train", "--output", str(tmp_path / "out"), "--weights", weight]) == 2
     assert "--weights" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_recipe_keeps_dims_largest_first_with_their_weights():
+    """Dims in any order are kept largest first, each weight moved with its dim (as MatryoshkaLoss sorts them)."""
+    recipe = Recipe(matryoshka_dims=(64, 384, 8), matryoshka_weights=(2.0, 1.0, 0.5))
+    assert recipe.matryoshka_dims == (384, 64, 8) and recipe.matryoshka_weights == (1.0, 2.0, 0.5)
+    assert Recipe(matryoshka_dims=[384, 64]).matryoshka_dims == [384, 64]  # already in order: kept as given
