@@ -42,30 +42,29 @@ def _with_tie_room(k: int, available: int) -> int:
     return min(available, k + max(8, k // 4))
 
 
-class FunnelIndex:
-    """A corpus of embeddings ``(n, d)`` ready for exact, funnel and binary-funnel search.
-
-    Normalized prefixes (and faiss indexes over them) are built lazily, once per dim, and reused.
+class _PrefixScorer:
+    """The scoring back-end of a :class:`FunnelIndex`: the corpus ``(n, d)`` it owns, its normalized prefixes and
+    the faiss indexes over them (built lazily, once per dim, and reused), and three ways to score — an exact scan
+    of the whole corpus at a prefix, a scan of sign bits, and a rerank of given candidates. It knows nothing of
+    stages: :class:`FunnelIndex` checks the stages and the queries, then chains these calls (so they take
+    checked input and do no checks of their own, on the hot path).
 
     Examples:
-        >>> docs = np.eye(4, 8) + 0.01
-        >>> index = FunnelIndex(docs)
-        >>> index.search(docs[:2], [(8, 2)])[0].tolist()
-        [[0, 1], [1, 0]]
+        >>> scorer = _PrefixScorer(np.eye(4, 8) + 0.01)
+        >>> scorer.scan(np.eye(1, 8, dtype=np.float32), 8, 2)[0].tolist()
+        [[0, 1]]
     """
 
     def __init__(self, corpus_embeddings: np.ndarray | torch.Tensor, *, backend: Backend = "faiss") -> None:
         if backend not in ("numpy", "faiss"):
             raise ValueError(f"backend must be 'numpy' or 'faiss', got {backend!r}")
-        # a copy the index owns: results must not change when the caller edits their array afterwards
+        # a copy the scorer owns: results must not change when the caller edits their array afterwards
         self.docs = as_matrix(corpus_embeddings, "corpus_embeddings").copy()
         self.n, self.dim = self.docs.shape
         self.backend = backend
         self._prefixes: dict[int, np.ndarray] = {}
         self._float_index: dict[int, object] = {}
         self._binary_index: dict[int, object] = {}
-
-    # --- building blocks ---------------------------------------------------------------------------
 
     def truncated(self, dim: int) -> np.ndarray:
         """The corpus truncated to ``dim`` (:func:`~mrl_tutorial.truncation.truncate`): first ``dim`` coordinates,
@@ -77,27 +76,19 @@ class FunnelIndex:
             self._prefixes[dim] = np.ascontiguousarray(truncate(self.docs, dim))
         return self._prefixes[dim]
 
-    def nbytes(self, dim: int, precision: Literal["float32", "binary"] = "float32") -> int:
-        """Bytes the shortlist stage stores for the whole corpus at ``dim``."""
-        dim = check_int("dim", dim, low=1, high=self.dim)
-        if precision not in ("float32", "binary"):
-            raise ValueError(f"precision must be 'float32' or 'binary', got {precision!r}")
-        if precision == "binary" and dim % 8:
-            raise ValueError(f"a binary prefix needs a dim divisible by 8, got {dim}")
-        return self.n * (dim * 4 if precision == "float32" else dim // 8)
-
-    def _queries(self, query_embeddings) -> np.ndarray:
+    def queries(self, query_embeddings) -> np.ndarray:
+        """``query_embeddings`` as a float32 matrix of the corpus's dim, or an error naming it."""
         queries = as_matrix(query_embeddings, "query_embeddings")
         if queries.shape[1] != self.dim:
             raise ValueError(f"query embeddings have dim {queries.shape[1]} but the corpus has dim {self.dim}")
         return queries
 
-    def _scan(self, queries: np.ndarray, dim: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def scan(self, queries: np.ndarray, dim: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k over the whole corpus with the ``dim``-prefix, ties broken by lower document index.
 
         A matrix product (BLAS or faiss) may score two identical documents an ulp apart, depending on where
         they sit in the corpus, so its order among ties is arbitrary. The scan therefore keeps a few more than
-        ``k`` (a quarter more, at least 8) and rescores them with :meth:`_rerank`, which scores each pair on its
+        ``k`` (a quarter more, at least 8) and rescores them with :meth:`rerank`, which scores each pair on its
         own: identical documents then tie exactly and the lower index wins, the same in every search path.
         """
         from mrl_tutorial.truncation import truncate
@@ -114,9 +105,9 @@ class FunnelIndex:
                 index.add(self.truncated(dim))
                 self._float_index[dim] = index
             _, candidates = self._float_index[dim].search(q, wanted)
-        return self._rerank(queries, candidates, dim, k)
+        return self.rerank(queries, candidates, dim, k)
 
-    def _binary_scan(self, queries: np.ndarray, dim: int, k: int) -> np.ndarray:
+    def binary_scan(self, queries: np.ndarray, dim: int, k: int) -> np.ndarray:
         """Top-k by Hamming distance between sign bits of the ``dim``-prefix (faiss ``IndexBinaryFlat``)."""
         import faiss
         from sentence_transformers.util.quantization import quantize_embeddings
@@ -130,7 +121,7 @@ class FunnelIndex:
         _, indices = self._binary_index[dim].search(quantize_embeddings(queries[:, :dim], precision="ubinary"), k)
         return indices.astype(np.int64)
 
-    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, dim: int, keep: int):
+    def rerank(self, queries: np.ndarray, candidates: np.ndarray, dim: int, keep: int):
         """Score each query's candidates with the ``dim``-prefix and keep the best ``keep``, best first.
 
         The faiss back-end scores the candidates in place (``faiss.knn_inner_products_by_idx``: no copy of the
@@ -155,6 +146,35 @@ class FunnelIndex:
             scores = np.einsum("qd,qkd->qk", q, self.truncated(dim)[candidates])
         order = np.lexsort((indices, -scores), axis=-1)[:, :keep]
         return np.take_along_axis(indices, order, 1), np.take_along_axis(scores, order, 1)
+
+
+class FunnelIndex:
+    """A corpus of embeddings ``(n, d)`` ready for exact, funnel and binary-funnel search: the stage logic (which
+    stages are valid, and running them in order) over a :class:`_PrefixScorer` that does the scoring.
+
+    Examples:
+        >>> docs = np.eye(4, 8) + 0.01
+        >>> index = FunnelIndex(docs)
+        >>> index.search(docs[:2], [(8, 2)])[0].tolist()
+        [[0, 1], [1, 0]]
+    """
+
+    def __init__(self, corpus_embeddings: np.ndarray | torch.Tensor, *, backend: Backend = "faiss") -> None:
+        self.scorer = _PrefixScorer(corpus_embeddings, backend=backend)
+        self.docs, self.n, self.dim, self.backend = self.scorer.docs, self.scorer.n, self.scorer.dim, backend
+
+    def truncated(self, dim: int) -> np.ndarray:
+        """The corpus truncated to ``dim`` (:meth:`_PrefixScorer.truncated`)."""
+        return self.scorer.truncated(dim)
+
+    def nbytes(self, dim: int, precision: Literal["float32", "binary"] = "float32") -> int:
+        """Bytes the shortlist stage stores for the whole corpus at ``dim``."""
+        dim = check_int("dim", dim, low=1, high=self.dim)
+        if precision not in ("float32", "binary"):
+            raise ValueError(f"precision must be 'float32' or 'binary', got {precision!r}")
+        if precision == "binary" and dim % 8:
+            raise ValueError(f"a binary prefix needs a dim divisible by 8, got {dim}")
+        return self.n * (dim * 4 if precision == "float32" else dim // 8)
 
     # --- the search ----------------------------------------------------------------------------------
 
@@ -191,18 +211,18 @@ class FunnelIndex:
             ``(indices, scores)`` of shape ``(q, k of the last stage)``, best first; scores are cosine
             similarities at the last stage's dim (Hamming distances are never returned).
         """
-        queries = self._queries(query_embeddings)
+        queries = self.scorer.queries(query_embeddings)
         binary_first = check_bool("binary_first", binary_first)
         stages = self.check_stages(stages, binary_first=binary_first)
         dim, keep = stages[0]
         if binary_first:
-            indices = self._binary_scan(queries, dim, keep)
+            indices = self.scorer.binary_scan(queries, dim, keep)
             if len(stages) == 1:  # float scores (and their order) at the binary stage's dim
-                indices, scores = self._rerank(queries, indices, dim, keep)
+                indices, scores = self.scorer.rerank(queries, indices, dim, keep)
         else:
-            indices, scores = self._scan(queries, dim, keep)
+            indices, scores = self.scorer.scan(queries, dim, keep)
         for dim, keep in stages[1:]:
-            indices, scores = self._rerank(queries, indices, dim, keep)
+            indices, scores = self.scorer.rerank(queries, indices, dim, keep)
         return indices, scores
 
 
