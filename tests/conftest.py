@@ -18,6 +18,7 @@ USER_CACHE = os.environ.get("MRL_TUTORIAL_CACHE")
 SCRATCH = Path(tempfile.mkdtemp(prefix="mrl-tutorial-tests-"))
 os.environ["MRL_TUTORIAL_CACHE"] = str(SCRATCH / "models")
 os.environ["HF_DATASETS_CACHE"] = str(SCRATCH / "datasets")  # read when datasets is imported: not yet
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(SCRATCH / "hypothesis")  # not a .hypothesis folder in the cwd
 
 
 def pytest_sessionfinish(session, exitstatus):
