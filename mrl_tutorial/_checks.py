@@ -138,6 +138,14 @@ def _check_parents_are_folders(name: str, path: Path) -> None:
             return
 
 
+def _unlinked_output(name: str, value) -> Path:
+    """An output path (:func:`check_path`) that is not a link: what a link points to would be written."""
+    path = check_path(name, value)
+    if path.is_symlink():
+        raise ValueError(f"{name} {str(path)!r} is a link; links are refused: give the real path")
+    return path
+
+
 def check_output_file(name: str, value) -> Path:
     """The path a file (a figure, a table) may be written to, checked before any work: ``~`` expanded; refused if
     empty, a link, an existing folder, or under an existing file. An existing plain file is replaced (a figure
@@ -149,9 +157,7 @@ def check_output_file(name: str, value) -> Path:
         ...
         ValueError: path must be a non-empty path, got ''
     """
-    path = check_path(name, value)
-    if path.is_symlink():
-        raise ValueError(f"{name} {str(path)!r} is a link; links are refused: give the real path")
+    path = _unlinked_output(name, value)
     if path.is_dir():
         raise ValueError(f"{name} {str(path)!r} is a folder; give a file path")
     _check_parents_are_folders(name, path)
@@ -171,9 +177,7 @@ def check_output_folder(name: str, value) -> Path:
         ...
         ValueError: out_dir must be a non-empty path, got ''
     """
-    path = check_path(name, value)
-    if path.is_symlink():
-        raise ValueError(f"{name} {str(path)!r} is a link; links are refused: give the real path")
+    path = _unlinked_output(name, value)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{name} {str(path)!r} is a file, not a folder; give a folder path")
     _check_parents_are_folders(name, path)

@@ -70,7 +70,7 @@ from mrl_tutorial._checks import (
 )
 from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
-from mrl_tutorial.nested_loss import matryoshka_dims, sort_dims, validate_dims, validate_weights
+from mrl_tutorial.nested_loss import matryoshka_dims, recipe_dims, sort_dims
 from mrl_tutorial.truncation import check_tensor, normalize_rows
 
 __all__ = [
@@ -150,22 +150,9 @@ class AdaptorRecipe:
         if self.pairwise_weight == 0 and self.topk_weight == 0:
             raise ValueError("pairwise_weight and topk_weight cannot both be 0: nothing would be learned")
         # an empty tuple would silently mean "the default" (``None``): refused, as is anything but a list of ints
-        if self.matryoshka_dims is not None:
-            dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
-            for d in dims:
-                check_int(f"each of matryoshka_dims {dims}", d, low=1)
-            validate_dims(dims, max(dims) if dims else 1)  # non-empty, no repeats
-        if self.matryoshka_weights is not None:
-            weights = check_sequence("matryoshka_weights", self.matryoshka_weights, of="numbers")
-            if not weights:
-                raise ValueError("matryoshka_weights must hold one weight per dim, got []; None means all 1")
-            validate_weights(weights, len(weights) if self.matryoshka_dims is None else len(self.matryoshka_dims))
-        if self.matryoshka_dims is not None:  # kept largest first, each weight with its dim (sort_dims)
-            dims, weights = sort_dims(self.matryoshka_dims, self.matryoshka_weights, max(self.matryoshka_dims))
-            if list(dims) != list(self.matryoshka_dims):
-                object.__setattr__(self, "matryoshka_dims", tuple(dims))
-                if self.matryoshka_weights is not None:
-                    object.__setattr__(self, "matryoshka_weights", tuple(weights))
+        dims, weights = recipe_dims(self.matryoshka_dims, self.matryoshka_weights)
+        object.__setattr__(self, "matryoshka_dims", dims)
+        object.__setattr__(self, "matryoshka_weights", weights)
 
     def replace(self, **changes) -> AdaptorRecipe:
         """A copy with some fields changed (and checked again)."""
@@ -827,17 +814,11 @@ def tutorial_adaptor(recipe: AdaptorRecipe = TUTORIAL_ADAPTOR, *, model_name: st
     and the texts.
     """
     from mrl_tutorial.config import cache_dir, cache_key
-    from mrl_tutorial.models import load_model, resolve_device
+    from mrl_tutorial.models import _check_model_name, load_model, resolve_device
 
     check_recipe(recipe)
     refit = check_bool("refit", refit)
-    if model_name is not None:  # checked under its own name before anything is loaded
-        from mrl_tutorial.data import _looks_like_path
-
-        path = check_path("model_name", model_name)
-        if not path.exists() and _looks_like_path(model_name):
-            raise FileNotFoundError(f"model_name {str(model_name)!r} does not exist ({path.absolute()}); give the "
-                                    "folder of a saved model, a hub id like 'org/model-name', or None")
+    _check_model_name(model_name)  # under its own name, before anything is loaded
     device = resolve_device(device)
     texts = list(dict.fromkeys(check_texts("texts", texts) if texts is not None else bundled_texts()))
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()

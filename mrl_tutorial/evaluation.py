@@ -17,6 +17,7 @@ keeps); nDCG@10 and recall against the relevance labels come from :func:`~mrl_tu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 
@@ -86,12 +87,17 @@ class ModelSet:
             raise TypeError("encoded must be a dict of model name -> (query vectors, corpus vectors) holding "
                             f"'packaged', got {type(self.encoded).__name__}")
 
-    def ndcg_at_10(self, indices: np.ndarray) -> float:
-        """nDCG@10 of ranked corpus rows (best first, one row per query), with sentence-transformers' metric."""
+    @functools.cached_property
+    def _metrics_at_10(self):
         from mrl_tutorial.truncation import ranking_metrics
 
         r = self.retrieval
-        return ranking_metrics(r.queries["_id"], r.corpus["_id"], r.relevant_docs, k=10)(indices)["ndcg@10"]
+        return ranking_metrics(r.queries["_id"], r.corpus["_id"], r.relevant_docs, k=10)
+
+    def ndcg_at_10(self, indices: np.ndarray) -> float:
+        """nDCG@10 of ranked corpus rows (best first, one row per query), with sentence-transformers' metric (its
+        ids and qrels checked once per set)."""
+        return self._metrics_at_10(indices)["ndcg@10"]
 
     def sts_curves(self, pairs, dims: Sequence[int] | str = "all") -> dict[str, dict[int, float]]:
         """STS Spearman at each dim for every model (PCA: the packaged model's vectors rotated)."""
@@ -132,8 +138,8 @@ def model_set(retrieval, model_name: str | None = None, *, standard: bool = Fals
     from mrl_tutorial.adaptor import tutorial_adaptor
     from mrl_tutorial.data import RetrievalData
     from mrl_tutorial.embeddings import encode
-    from mrl_tutorial.models import load_model
-    from mrl_tutorial.training import _check_model_name, tutorial_models
+    from mrl_tutorial.models import _check_model_name, load_model
+    from mrl_tutorial.training import tutorial_models
     from mrl_tutorial.truncation import PCARotation
 
     _check_model_name(model_name)

@@ -165,36 +165,43 @@ def _no_loading_bar():
             transformers_logging.enable_progress_bar()
 
 
-def _check_local_model(name_or_path) -> None:
+def _check_local_model(name_or_path, name: str = "name_or_path") -> None:
     """Refuse, before loading anything, a ``name_or_path`` that is not a path or hub id, a path that is clearly
-    local but missing, and a folder that cannot hold a saved model."""
-    path = check_path("name_or_path", name_or_path)
+    local but missing, and a folder that cannot hold a saved model; errors name the caller's argument ``name``."""
+    path = check_path(name, name_or_path)
     if not path.exists():
         if _looks_like_path(name_or_path):
-            raise FileNotFoundError(f"name_or_path {str(name_or_path)!r} does not exist ({path.absolute()}); give "
+            raise FileNotFoundError(f"{name} {str(name_or_path)!r} does not exist ({path.absolute()}); give "
                                     "the folder of a saved model, a hub id like 'org/model-name', or None for the "
                                     "packaged model")
         return  # a hub id: _load says whether it can be reached
     if not path.is_dir():
-        raise ValueError(f"name_or_path {str(path)!r} is a file; give the folder of a saved model, not a file in it")
+        raise ValueError(f"{name} {str(path)!r} is a file; give the folder of a saved model, not a file in it")
     if not any((path / f).is_file() for f in ("modules.json", "config.json")):
         found = sorted(p.name for p in path.iterdir())[:5]
-        raise ValueError(f"name_or_path {str(path)!r} is not a saved model folder (no modules.json or config.json "
+        raise ValueError(f"{name} {str(path)!r} is not a saved model folder (no modules.json or config.json "
                          f"in it; it holds {found or 'nothing'})")
     if (path / "modules.json").is_file():
         problem = None
         try:
             modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"name_or_path {str(path)!r}: modules.json is not valid JSON ({error}); save the model "
+            raise ValueError(f"{name} {str(path)!r}: modules.json is not valid JSON ({error}); save the model "
                              "again") from error
         if not isinstance(modules, list) or not modules:
             problem = f"modules.json must list the model's modules, got {modules!r}"
         elif not all(isinstance(m, dict) and isinstance(m.get("path"), str) and "type" in m for m in modules):
             problem = "modules.json has an entry without a 'path' and a 'type'"
         if problem:
-            raise ValueError(f"name_or_path {str(path)!r} is not a working saved model: {problem}; save the model "
+            raise ValueError(f"{name} {str(path)!r} is not a working saved model: {problem}; save the model "
                              "again")
+
+
+def _check_model_name(model_name, name: str = "model_name") -> None:
+    """``model_name`` (``None``: the packaged model) checked as :func:`load_model` checks its ``name_or_path``,
+    before anything is loaded, its errors naming ``name``."""
+    if model_name is not None:
+        _check_local_model(model_name, name)
 
 
 def _load(name_or_path, *, truncate_dim: int | None, device: str, trust_remote_code: bool) -> SentenceTransformer:

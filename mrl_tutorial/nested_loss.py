@@ -39,6 +39,7 @@ __all__ = [
     "validate_dims",
     "validate_weights",
     "sort_dims",
+    "recipe_dims",
     "multiple_negatives_ranking_loss",
     "matryoshka_loss",
     "ProjectionHead",
@@ -111,6 +112,40 @@ def sort_dims(dims: Sequence[int], weights: Sequence[float] | None, full_dim: in
     weights = validate_weights(weights, len(ordered), name=weights_name)
     by_dim = dict(zip((int(d) for d in checked), weights, strict=True))
     return ordered, [by_dim[d] for d in ordered]
+
+
+def recipe_dims(matryoshka_dims, matryoshka_weights) -> tuple:
+    """A recipe's ``(matryoshka_dims, matryoshka_weights)`` as the recipe keeps them, checked when it is made
+    (``None``: the model's halving schedule / all 1). Dims: ints >= 1, none repeated, in any order, kept largest
+    first with each weight moved with its dim (:func:`sort_dims`; whether the largest fits the model is checked
+    once the model is known). Weights: finite numbers > 0, one per dim when the dims are given. A generator is
+    read once and kept as a tuple; a list or tuple already in order is kept as given.
+
+    Examples:
+        >>> recipe_dims((64, 384), (2.0, 1.0))
+        ((384, 64), (1.0, 2.0))
+    """
+    given_dims, given_weights = dims, weights = matryoshka_dims, matryoshka_weights
+    if dims is not None:
+        dims = check_sequence("matryoshka_dims", dims)
+        for d in dims:
+            check_int(f"each of matryoshka_dims {dims}", d, low=1)
+    if weights is not None:
+        weights = check_sequence("matryoshka_weights", weights, of="numbers")
+        if not weights:
+            raise ValueError("matryoshka_weights must hold one weight per dim, got []; None means all 1")
+        if dims is None:  # counted against the model's default dims once the model is known
+            for w in weights:
+                check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True)
+    if dims is not None:
+        ordered, ordered_weights = sort_dims(dims, weights, max(dims, default=1))
+        if ordered != dims:
+            return tuple(ordered), None if weights is None else tuple(ordered_weights)
+
+    def kept(given, read):
+        return None if given is None else given if isinstance(given, (list, tuple)) else tuple(read)
+
+    return kept(given_dims, dims), kept(given_weights, weights)
 
 
 def validate_weights(weights: Sequence[float] | None, n_dims: int, name: str = "matryoshka_weights") -> list[float]:

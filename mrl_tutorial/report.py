@@ -78,8 +78,8 @@ def report_models(model_name: str | None = None) -> dict:
     """The models a user chooses between: the packaged (or ``model_name``) model, notebook 03's Matryoshka model
     and notebook 04's adaptor (trained or fitted once, then loaded from the cache)."""
     from mrl_tutorial.adaptor import tutorial_adaptor
-    from mrl_tutorial.models import load_model
-    from mrl_tutorial.training import _check_model_name, tutorial_models
+    from mrl_tutorial.models import _check_model_name, load_model
+    from mrl_tutorial.training import tutorial_models
 
     _check_model_name(model_name)  # before any model is loaded
     return {"packaged": load_model(model_name),

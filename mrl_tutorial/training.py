@@ -46,7 +46,7 @@ from sentence_transformers import SentenceTransformer
 
 from mrl_tutorial._checks import MANIFEST, check_bool, check_int, check_number, check_output_dir, check_sequence
 from mrl_tutorial.config import cache_dir, cache_key, under_test
-from mrl_tutorial.nested_loss import matryoshka_dims, sort_dims, validate_dims, validate_weights
+from mrl_tutorial.nested_loss import matryoshka_dims, recipe_dims, sort_dims, validate_dims, validate_weights
 
 __all__ = ["Recipe", "TUTORIAL_RECIPE", "TRIPLET_RECIPE", "add_projection_head", "default_data", "teacher_pairs",
            "train", "tutorial_models", "save_model", "step_time"]
@@ -95,35 +95,11 @@ class Recipe:
         self._check_dims_and_weights()
 
     def _check_dims_and_weights(self) -> None:
-        """``matryoshka_dims``: ints >= 1, none repeated, in any order, kept largest first with each weight moved
-        with its dim (whether the largest fits the model is checked once the model is known);
-        ``matryoshka_weights``: finite numbers > 0, one per dim when the dims are given."""
-        n_dims = None
-        if self.matryoshka_dims is not None:
-            dims = check_sequence("matryoshka_dims", self.matryoshka_dims)
-            for d in dims:
-                check_int(f"each of matryoshka_dims {dims}", d, low=1)
-            validate_dims(dims, max(dims, default=1))
-            n_dims = len(dims)
-            if not isinstance(self.matryoshka_dims, (list, tuple)):  # a generator or range: keep what was read
-                object.__setattr__(self, "matryoshka_dims", tuple(dims))
-        if self.matryoshka_weights is not None:
-            weights = check_sequence("matryoshka_weights", self.matryoshka_weights, of="numbers")
-            if not weights:
-                raise ValueError("matryoshka_weights must hold one weight per dim, got []")
-            if n_dims is not None:
-                validate_weights(weights, n_dims)
-            else:
-                for w in weights:
-                    check_number(f"each of matryoshka_weights {weights}", w, low=0.0, low_open=True)
-            if not isinstance(self.matryoshka_weights, (list, tuple)):
-                object.__setattr__(self, "matryoshka_weights", tuple(weights))
-        if n_dims is not None:  # largest first, each weight with its dim (sort_dims)
-            dims, weights = sort_dims(self.matryoshka_dims, self.matryoshka_weights, max(self.matryoshka_dims))
-            if list(dims) != list(self.matryoshka_dims):
-                object.__setattr__(self, "matryoshka_dims", tuple(dims))
-                if self.matryoshka_weights is not None:
-                    object.__setattr__(self, "matryoshka_weights", tuple(weights))
+        """``matryoshka_dims`` and ``matryoshka_weights`` checked and kept as :func:`~mrl_tutorial.nested_loss.
+        recipe_dims` says (largest dim first, each weight with its dim)."""
+        dims, weights = recipe_dims(self.matryoshka_dims, self.matryoshka_weights)
+        object.__setattr__(self, "matryoshka_dims", dims)
+        object.__setattr__(self, "matryoshka_weights", weights)
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (and checked again)."""
@@ -183,19 +159,6 @@ def _check_dataset(name: str, value, *, optional: bool = True) -> None:
     if not isinstance(value, Dataset):
         raise TypeError(f"{name} must be a datasets.Dataset{' or None' if optional else ''}, got "
                         f"{type(value).__name__} {value!r}"[:300])
-
-
-def _check_model_name(model_name, name: str = "model_name") -> None:
-    """``model_name`` as :func:`~mrl_tutorial.models.load_model` checks its ``name_or_path`` (a path or hub id, a
-    local path that exists and holds a saved model, or ``None``), its errors naming ``name``."""
-    from mrl_tutorial.models import _check_local_model
-
-    if model_name is None:
-        return
-    try:
-        _check_local_model(model_name)
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise type(error)(str(error).replace("name_or_path", name)) from None
 
 
 def add_projection_head(model: SentenceTransformer) -> SentenceTransformer:
@@ -687,7 +650,7 @@ def tutorial_models(recipe: Recipe = TUTORIAL_RECIPE, *, model_name: str | None 
     Returns:
         ``{"standard": model, "matryoshka": model}``.
     """
-    from mrl_tutorial.models import load_model
+    from mrl_tutorial.models import _check_model_name, load_model
 
     check_bool("retrain", retrain)
     _check_recipe(recipe)

@@ -299,6 +299,10 @@ SPECS: dict[str, Spec] = {
                                lambda ctx: {"dims": [8, 16], "weights": [1.0, 2.0], "full_dim": 16, "name": "dims",
                                             "weights_name": "weights"},
                                skip=("name", "weights_name"), kinds={"full_dim": "int"}),
+    "nested_loss.recipe_dims": S(_fn("nested_loss.recipe_dims"),
+                                 lambda ctx: {"matryoshka_dims": [16, 8], "matryoshka_weights": [1.0, 2.0]},
+                                 # None: the model's halving / all 1; a large dim is checked against the model later
+                                 allow={"matryoshka_dims": {"too large", "None"}, "matryoshka_weights": {"None"}}),
     "nested_loss.validate_weights": S(_fn("nested_loss.validate_weights"),
                                       lambda ctx: {"weights": [1.0, 0.5], "n_dims": 2, "name": "weights"},
                                       skip=("name",), extra={"weights": [("a string", _m([1, "2"]))]}),
