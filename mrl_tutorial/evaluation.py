@@ -304,9 +304,11 @@ def shortlist_figure(grid: dict, dims: Sequence[int], sizes: Sequence[int]):
     n = len(grid)
     fig, axes = plt.subplots((n + 1) // 2, 2, figsize=(11, 3.75 * ((n + 1) // 2)), sharex=True, sharey=True,
                              squeeze=False)
+    # the prefix dims in shades of grey (darker: more dims), so no line wears another model's colour
+    shades = plt.cm.Greys(np.linspace(0.35, 0.95, len(dims)))
     for ax, name in zip(axes.flat, grid, strict=False):
-        for d in dims:
-            ax.plot(sizes, [grid[name][d, k] for k in sizes], marker="o", label=f"{d} dims")
+        for d, shade in zip(sorted(dims), shades, strict=True):
+            ax.plot(sizes, [grid[name][d, k] for k in sizes], marker="o", label=f"{d} dims", color=shade)
         ax.set_xscale("log")
         ax.set_xticks(sizes, [str(k) for k in sizes])
         ax.axhline(0.99, color="grey", linestyle=":")
