@@ -64,7 +64,7 @@ from mrl_tutorial.config import cache_dir, setup_notebook  # noqa: E402
 from mrl_tutorial.data import load_retrieval  # noqa: E402
 from mrl_tutorial.embeddings import encode  # noqa: E402
 from mrl_tutorial.models import load_model  # noqa: E402
-from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k  # noqa: E402
+from mrl_tutorial.retrieval import FunnelIndex, agreement_at_k  # noqa: E402
 from mrl_tutorial.training import tutorial_models  # noqa: E402
 
 LADDER = [round(20 * 2 ** (i / 2)) for i in range(22)]  # 20, 28, 40, 57, ..., 28,963: steps of sqrt(2)
@@ -254,7 +254,7 @@ def smallest(index: FunnelIndex, queries: np.ndarray, reference: np.ndarray, bin
     def recall(rung: int) -> float:
         if rung not in seen:
             found = index.search(queries, plan(ladder[rung]), binary_first=binary)[0]
-            seen[rung] = overlap_at_k(found, reference)
+            seen[rung] = agreement_at_k(found, reference)
         return seen[rung]
 
     low, high = -1, 0  # recall(low) < TARGET (or low = -1), recall(high) unknown
@@ -317,7 +317,7 @@ MAX_CANDIDATES = 4096
 def chunked_recall(search, queries: np.ndarray, reference: np.ndarray, chunk: int = 50) -> float:
     """Recall@10 against ``reference`` of ``search(batch)``, 50 queries at a time (a rerank's gather stays small)."""
     found = np.vstack([search(queries[i:i + chunk]) for i in range(0, len(queries), chunk)])
-    return overlap_at_k(found[:, :10], reference)
+    return agreement_at_k(found[:, :10], reference)
 
 
 def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list) -> tuple[list[tuple], tuple]:

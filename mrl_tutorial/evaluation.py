@@ -26,9 +26,10 @@ import numpy as np
 from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequence
 from mrl_tutorial.embeddings import as_matrix
 
-__all__ = ["MODEL_NAMES", "LADDER", "ModelSet", "model_set", "retention", "time_per_query",
-           "cheapest_funnels", "funnel_points", "funnel_figure", "shortlist_figure", "smallest_reaching",
-           "prefix_graphs", "memory_table"]
+__all__ = ["MODEL_NAMES", "LADDER", "ModelSet", "model_set", "retention", "time_per_query", "storage_table",
+           "grid_table", "CheapestFunnels", "cheapest_funnels", "funnel_points", "points_table", "funnel_figure",
+           "shortlist_figure", "smallest_reaching", "prefix_graphs", "candidates_needed", "candidates_table",
+           "memory_table", "frontier_table", "frontier_figure"]
 
 LADDER = (10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000)
 """Candidate counts tried, smallest first, when a search must reach a target agreement (notebook 06's ANN)."""
@@ -48,6 +49,13 @@ def _check_dims(name: str, dims, full_dim: int | None = None) -> list[int]:
     if not out:
         raise ValueError(f"{name} must hold at least one value, got []")
     return [check_int(f"{name}[{i}]", d, low=1, high=full_dim) for i, d in enumerate(out)]
+
+
+def _check_target(target) -> float:
+    target = check_number("target", target, low=0.0, low_open=True)
+    if target > 1:
+        raise ValueError(f"target must be in (0, 1], got {target}")
+    return target
 
 
 def _check_per_model(name: str, value, model_set: ModelSet) -> dict:
@@ -73,6 +81,7 @@ class ModelSet:
     pca: object
     encoded: dict
     retrieval: object
+    _searches: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def full_dim(self) -> int:
@@ -117,13 +126,45 @@ class ModelSet:
 
     def full_search(self, k: int = 10) -> tuple[dict, dict]:
         """``(indexes, reference)``: a :class:`~mrl_tutorial.retrieval.FunnelIndex` per model and the rows of its
-        exact full-dimension top ``k`` (what every funnel's agreement is measured against)."""
+        exact full-dimension top ``k`` (what every funnel's agreement is measured against); built once per ``k``."""
         from mrl_tutorial.retrieval import FunnelIndex
 
-        indexes = {name: FunnelIndex(corpus) for name, (_, corpus) in self.encoded.items()}
-        reference = {name: indexes[name].search(queries, [(self.full_dim, k)])[0]
-                     for name, (queries, _) in self.encoded.items()}
-        return indexes, reference
+        k = check_int("k", k, low=1, high=len(self.encoded["packaged"][1]))
+        if k not in self._searches:
+            indexes = {name: FunnelIndex(corpus) for name, (_, corpus) in self.encoded.items()}
+            reference = {name: indexes[name].search(queries, [(self.full_dim, k)])[0]
+                         for name, (queries, _) in self.encoded.items()}
+            self._searches[k] = indexes, reference
+        return self._searches[k]
+
+    def agreement_grids(self, dims: Sequence[int], sizes: Sequence[int], *,
+                        binary_first: bool = False) -> dict[str, dict[tuple[int, int], float]]:
+        """Per model, :func:`~mrl_tutorial.retrieval.agreement_grid`: the agreement@10 with its full search of
+        every funnel "shortlist ``size`` from the ``dim`` prefix (sign bits with ``binary_first``), rerank at
+        full dim"."""
+        from mrl_tutorial.retrieval import agreement_grid
+
+        dims = _check_dims("dims", dims, self.full_dim)
+        sizes = [check_int(f"sizes[{i}] (a shortlist of at least the 10 results)", k, low=10,
+                           high=len(self.encoded["packaged"][1])) for i, k in enumerate(_check_dims("sizes", sizes))]
+        binary_first = check_bool("binary_first", binary_first)
+        indexes, reference = self.full_search()
+        return {name: agreement_grid(indexes[name], queries, reference[name], dims, sizes, binary_first=binary_first)
+                for name, (queries, _) in self.encoded.items()}
+
+    def funnel_ndcg(self, stages: Sequence[tuple[int, int]]) -> dict[str, float]:
+        """Per model, nDCG@10 of the funnel ``stages`` (e.g. ``[(64, 100), (384, 10)]``) against the labels."""
+        indexes, _ = self.full_search()
+        return {name: self.ndcg_at_10(indexes[name].search(queries, stages)[0])
+                for name, (queries, _) in self.encoded.items()}
+
+    def storage_frontiers(self, dims: Sequence[int]) -> dict[str, list[dict]]:
+        """Per model, :func:`~mrl_tutorial.retrieval.storage_frontier` over ``dims`` in float32, int8 and binary,
+        with nDCG@10 as its ``metric``."""
+        from mrl_tutorial.retrieval import storage_frontier
+
+        return {name: storage_frontier(queries, corpus, dims, metric=self.ndcg_at_10)
+                for name, (queries, corpus) in self.encoded.items()}
 
 
 def model_set(retrieval, model_name: str | None = None, *, standard: bool = False) -> ModelSet:
@@ -204,21 +245,90 @@ def time_per_query(search: Callable[[np.ndarray], object], query_embeddings, *, 
     return best / n
 
 
-def cheapest_funnels(model_set: ModelSet, indexes: dict, reference: dict, dims: Sequence[int], *,
-                     target: float = 0.99) -> tuple[dict, dict]:
-    """For each model and first-stage dim, the smallest shortlist whose rerank keeps ``target`` of the full
-    search's top 10, and each model's cheapest such funnel by multiply-adds.
+def storage_table(query_embeddings, corpus_embeddings, dims: Sequence[int], *, repeats: int = 5) -> str:
+    """Bytes a vector, the corpus's megabytes and the time of an exact scan (top 10) per 100 queries, timed here by
+    :func:`time_per_query`, for each prefix dim: one line each.
 
-    Returns:
-        ``(sizes, cheapest)``: ``sizes[name, dim]`` the shortlist (``None`` if none reaches the target);
-        ``cheapest[name] = (multiply-adds per query, [(dim, shortlist), (full dim, 10)])``.
+    Examples:
+        >>> table = storage_table(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), [2, 4])
+        >>> print(table.splitlines()[0])  # then a line per dim; the times are this machine's
+         dim  bytes/vector  corpus MB  scan ms / 100 queries
     """
+    from mrl_tutorial.embeddings import bytes_per_vector, top_k
+    from mrl_tutorial.truncation import truncate
+
+    queries, corpus = as_matrix(query_embeddings, "query_embeddings"), as_matrix(corpus_embeddings, "corpus_embeddings")
+    dims = _check_dims("dims", dims, corpus.shape[1])
+    repeats = check_int("repeats", repeats, low=1)
+    k = min(10, len(corpus))
+    lines = [f"{'dim':>4} {'bytes/vector':>13} {'corpus MB':>10} {'scan ms / 100 queries':>22}"]
+    for d in dims:
+        prefix = np.ascontiguousarray(truncate(corpus, d))
+        ms = time_per_query(lambda q, c=prefix: top_k(q @ c.T, k), truncate(queries, d), repeats=repeats) * 1e5
+        megabytes = len(corpus) * bytes_per_vector(d) / 1e6
+        lines.append(f"{d:>4} {bytes_per_vector(d):>13.0f} {megabytes:>10.2f} {ms:>22.1f}")
+    return "\n".join(lines)
+
+
+def grid_table(grids: dict, dims: Sequence[int], sizes: Sequence[int], *, unit: str = "dims") -> str:
+    """The cells of :meth:`ModelSet.agreement_grids` as a table: a row per model and shortlist dim (``unit``: what a
+    dim counts, e.g. ``"bits"``), a column per shortlist size.
+
+    Examples:
+        >>> print(grid_table({"PCA": {(8, 10): 0.5, (8, 20): 0.75}}, [8], [10, 20]))
+         model, shortlist     10     20
+              PCA, 8 dims  0.500  0.750
+    """
+    from mrl_tutorial.plotting import score_table
+
+    if not isinstance(grids, dict) or not grids:
+        raise TypeError(f"grids must be a non-empty dict of model -> agreement_grid(...), got {type(grids).__name__}")
+    if not isinstance(unit, str) or not unit.strip():
+        raise TypeError(f"unit must be a non-empty string such as 'dims' or 'bits', got {unit!r}")
+    dims, sizes = _check_dims("dims", dims), _check_dims("sizes", sizes)
+    return score_table({f"{name}, {d} {unit}": {k: grids[name][d, k] for k in sizes} for d in dims for name in grids},
+                       sizes, title="model, shortlist")
+
+
+@dataclasses.dataclass
+class CheapestFunnels:
+    """What :func:`cheapest_funnels` found; printed, the table of shortlists and each model's cheapest funnel.
+
+    Attributes:
+        sizes: ``sizes[name, dim]``, the smallest shortlist from that prefix dim (``None`` if none reaches the
+            target).
+        cheapest: ``cheapest[name] = (multiply-adds per query, [(dim, shortlist), (full dim, 10)])``, or ``None``.
+        full_cost: the multiply-adds of exact search at full dim.
+        target: the agreement@10 every shortlist reaches.
+    """
+
+    sizes: dict
+    cheapest: dict
+    full_cost: int
+    target: float
+
+    def __str__(self) -> str:
+        names = list(dict.fromkeys(name for name, _ in self.sizes))
+        dims = list(dict.fromkeys(d for _, d in self.sizes))
+        lines = [f"smallest shortlist for agreement@10 >= {self.target} (columns: shortlist dim), and the cheapest "
+                 "funnel", f"{'model':>10} " + " ".join(f"{d:>6}" for d in dims) + "   cheapest funnel, vs full scan"]
+        for name in names:
+            found = self.cheapest[name]
+            lines.append(f"{name:>10} " + " ".join(f"{self.sizes[name, d] or '-':>6}" for d in dims)
+                         + (f"   {found[1]}, {self.full_cost / found[0]:.1f}x fewer" if found else "   none"))
+        return "\n".join(lines)
+
+
+def cheapest_funnels(model_set: ModelSet, dims: Sequence[int], *, target: float = 0.99) -> CheapestFunnels:
+    """For each model and first-stage dim, the smallest shortlist whose rerank keeps ``target`` of the full
+    search's top 10 (:func:`~mrl_tutorial.retrieval.smallest_shortlist`), and each model's cheapest such funnel by
+    multiply-adds (:func:`~mrl_tutorial.retrieval.funnel_cost`)."""
     from mrl_tutorial.retrieval import funnel_cost, smallest_shortlist
 
     model_set = _check_model_set(model_set)
-    indexes, reference = _check_per_model("indexes", indexes, model_set), _check_per_model("reference", reference,
-                                                                                           model_set)
     dims = _check_dims("dims", dims, model_set.full_dim)
+    target = _check_target(target)
+    indexes, reference = model_set.full_search()
     full_dim, n_corpus = model_set.full_dim, len(model_set.encoded["packaged"][1])
     sizes, cheapest = {}, {}
     for name, (queries, _) in model_set.encoded.items():
@@ -229,21 +339,19 @@ def cheapest_funnels(model_set: ModelSet, indexes: dict, reference: dict, dims: 
                 stages = [(d, sizes[name, d]), (full_dim, 10)]
                 options.append((funnel_cost(stages, n_corpus), stages))
         cheapest[name] = min(options) if options else None
-    return sizes, cheapest
+    return CheapestFunnels(sizes, cheapest, funnel_cost([(full_dim, 10)], n_corpus), target)
 
 
-def funnel_points(model_set: ModelSet, indexes: dict, reference: dict, dims: Sequence[int], *,
-                  shortlist: int = 100) -> list[dict]:
+def funnel_points(model_set: ModelSet, dims: Sequence[int], *, shortlist: int = 100) -> list[dict]:
     """Each model's shortlist of ``shortlist`` from each prefix dim in ``dims``, reranked at full dim, and exact
     search: ``{"model", "dim", "bytes", "micros", "cost", "agreement"}`` per point (bytes a vector in the first
-    stage, µs a query timed here, multiply-adds a query, agreement with the full search's top 10)."""
-    from mrl_tutorial.retrieval import funnel_cost, overlap_at_k
+    stage, µs a query timed here, multiply-adds a query, agreement@10 with the full search)."""
+    from mrl_tutorial.retrieval import agreement_at_k, funnel_cost
 
     model_set = _check_model_set(model_set)
-    indexes, reference = _check_per_model("indexes", indexes, model_set), _check_per_model("reference", reference,
-                                                                                           model_set)
     dims = _check_dims("dims", dims, model_set.full_dim)
     shortlist = check_int("shortlist", shortlist, low=10, high=len(model_set.encoded["packaged"][1]))
+    indexes, reference = model_set.full_search()
     full_dim, n_corpus = model_set.full_dim, len(model_set.encoded["packaged"][1])
     points = []
     for name, (queries, _) in model_set.encoded.items():
@@ -252,17 +360,37 @@ def funnel_points(model_set: ModelSet, indexes: dict, reference: dict, dims: Seq
             found, _ = indexes[name].search(queries, stages)
             micros = time_per_query(lambda q, i=indexes[name], s=stages: i.search(q, s), queries) * 1e6
             points.append({"model": name, "dim": d, "bytes": d * 4, "micros": micros,
-                           "cost": funnel_cost(stages, n_corpus), "agreement": overlap_at_k(found, reference[name])})
+                           "cost": funnel_cost(stages, n_corpus), "agreement": agreement_at_k(found, reference[name])})
     return points
+
+
+def _check_points(points, keys: set) -> list[dict]:
+    if not isinstance(points, list) or not points or not all(isinstance(p, dict) and keys <= p.keys() for p in points):
+        raise TypeError(f"points must be a non-empty list of dicts with {sorted(keys)} (funnel_points), got "
+                        f"{type(points).__name__}")
+    return points
+
+
+def points_table(points: list[dict], dims: Sequence[int]) -> str:
+    """The :func:`funnel_points` whose first stage is at one of ``dims``: µs a query measured here, thousand
+    multiply-adds a query and agreement@10 with the full search.
+
+    Examples:
+        >>> print(points_table([{"model": "PCA", "dim": 8, "micros": 5.0, "cost": 2000, "agreement": 0.9}], [8]))
+             model  dim  µs/query k mult-adds agreement@10
+               PCA    8       5.0           2        0.900
+    """
+    points = _check_points(points, {"model", "dim", "micros", "cost", "agreement"})
+    dims = _check_dims("dims", dims)
+    return "\n".join([f"{'model':>10} {'dim':>4} {'µs/query':>9} {'k mult-adds':>11} {'agreement@10':>12}"] + [
+        f"{p['model']:>10} {p['dim']:>4} {p['micros']:>9.1f} {p['cost'] / 1e3:>11.0f} {p['agreement']:>12.3f}"
+        for p in points if p["dim"] in dims])
 
 
 def funnel_figure(points: list[dict], full_dim: int):
     """Agreement with the full search against bytes a vector and against multiply-adds a query, one line per
     model in its colour (rightmost point: exact search); the figure."""
-    keys = {"model", "bytes", "cost", "agreement"}
-    if not isinstance(points, list) or not points or not all(isinstance(p, dict) and keys <= p.keys() for p in points):
-        raise TypeError(f"points must be a non-empty list of dicts with {sorted(keys)} (funnel_points), got "
-                        f"{type(points).__name__}")
+    points = _check_points(points, {"model", "bytes", "cost", "agreement"})
     check_int("full_dim", full_dim, low=1)
     import matplotlib.pyplot as plt
 
@@ -278,7 +406,7 @@ def funnel_figure(points: list[dict], full_dim: int):
     axes[0].set_xlabel("bytes per vector in the shortlist index")
     axes[1].set_xscale("log")
     axes[1].set_xlabel("work per query: thousand multiply-adds (the same on every machine)")
-    axes[0].set_ylabel("recall@10 vs full search")
+    axes[0].set_ylabel("agreement@10 with the full search")
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend()
@@ -289,9 +417,9 @@ def funnel_figure(points: list[dict], full_dim: int):
 
 def shortlist_figure(grid: dict, dims: Sequence[int], sizes: Sequence[int]):
     """One panel per model: agreement with the full search's top 10 against the shortlist size, a line per
-    prefix dim (``grid[name][dim, size]``, as :func:`~mrl_tutorial.retrieval.recall_grid` returns); the figure."""
+    prefix dim (``grid[name][dim, size]``, as :meth:`ModelSet.agreement_grids` returns); the figure."""
     if not isinstance(grid, dict) or not grid:
-        raise TypeError(f"grid must be a non-empty dict of model -> recall_grid(...), got {type(grid).__name__}")
+        raise TypeError(f"grid must be a non-empty dict of model -> agreement_grid(...), got {type(grid).__name__}")
     dims, sizes = _check_dims("dims", dims), _check_dims("sizes", sizes)
     for name, cells in grid.items():
         missing = [(d, k) for d in dims for k in sizes if not isinstance(cells, dict) or (d, k) not in cells]
@@ -317,7 +445,7 @@ def shortlist_figure(grid: dict, dims: Sequence[int], sizes: Sequence[int]):
     for ax in axes[-1]:
         ax.set_xlabel("shortlist size")
     for ax in axes[:, 0]:
-        ax.set_ylabel("recall@10 vs full search")
+        ax.set_ylabel("agreement@10 with the full search")
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     axes.flat[min(1, n - 1)].legend(title="shortlist prefix")
@@ -335,15 +463,13 @@ def smallest_reaching(search: Callable[[int], np.ndarray], reference: np.ndarray
         ...                   np.array([[0, 1]]), target=1.0)
         20
     """
-    from mrl_tutorial.retrieval import overlap_at_k
+    from mrl_tutorial.retrieval import agreement_at_k
 
     if not callable(search):
         raise TypeError(f"search must be a callable taking a size, got {type(search).__name__}")
-    target = check_number("target", target, low=0.0, low_open=True)
-    if target > 1:
-        raise ValueError(f"target must be in (0, 1], got {target}")
+    target = _check_target(target)
     for size in _check_dims("ladder", ladder):
-        if overlap_at_k(search(size), reference) >= target:
+        if agreement_at_k(search(size), reference) >= target:
             return size
     return None
 
@@ -357,6 +483,35 @@ def prefix_graphs(model_set: ModelSet, dim: int) -> dict[str, dict[str, object]]
     return {name: {"float32": PrefixANN(corpus, dim=dim, index="hnsw", rerank="float32"),
                    "int8": PrefixANN(corpus, dim=dim, index="hnsw-sq8", rerank="int8")}
             for name, (_, corpus) in model_set.encoded.items()}
+
+
+def candidates_needed(model_set: ModelSet, graphs: dict, *, target: float = 0.99) -> dict[tuple[str, str], int | None]:
+    """For each model and each of its :func:`prefix_graphs`, the fewest candidates (a rung of :data:`LADDER`; the
+    graph walks twice as wide) whose rerank keeps ``target`` of the full search's top 10."""
+    model_set = _check_model_set(model_set)
+    graphs = _check_per_model("graphs", graphs, model_set)
+    target = _check_target(target)
+    _, reference = model_set.full_search()
+    return {(name, kind): smallest_reaching(lambda c, g=graph, q=queries: g.search(q, candidates=c, breadth=2 * c)[0],
+                                            reference[name], target=target)
+            for name, (queries, _) in model_set.encoded.items() for kind, graph in graphs[name].items()}
+
+
+def candidates_table(needed: dict[tuple[str, str], int | None]) -> str:
+    """:func:`candidates_needed` as a table: a row per model, a column per graph.
+
+    Examples:
+        >>> print(candidates_table({("PCA", "float32"): 50, ("PCA", "int8"): 75}))
+             model  float32     int8
+               PCA       50       75
+    """
+    if not isinstance(needed, dict) or not needed or not all(isinstance(key, tuple) and len(key) == 2
+                                                             for key in needed):
+        raise TypeError(f"needed must be a non-empty dict of (model, graph) -> candidates (candidates_needed), got "
+                        f"{type(needed).__name__}")
+    names, kinds = (list(dict.fromkeys(key[i] for key in needed)) for i in (0, 1))
+    return "\n".join([f"{'model':>10} " + " ".join(f"{kind:>8}" for kind in kinds)] + [
+        f"{name:>10} " + " ".join(f"{needed.get((name, kind)) or '-':>8}" for kind in kinds) for name in names])
 
 
 def memory_table(memory: dict[str, dict[str, int]], n_corpus: int) -> str:
@@ -376,3 +531,47 @@ def memory_table(memory: dict[str, dict[str, int]], n_corpus: int) -> str:
     return "\n".join(f"{label:>{width}}: {parts['first stage'] / n_corpus:>5,.0f} + {parts['rerank'] / n_corpus:>5,.0f}"
                      f" = {sum(parts.values()) / n_corpus:>5,.0f} B, {sum(parts.values()) / first:.2f}x"
                      for label, parts in memory.items())
+
+
+def _check_frontiers(frontiers) -> dict:
+    if not isinstance(frontiers, dict) or not frontiers or not all(
+            isinstance(rows, list) and rows and all(isinstance(r, dict) and {"precision", "dim", "bytes", "frontier",
+                                                                           "agreement", "metric"} <= r.keys()
+                                                    for r in rows) for rows in frontiers.values()):
+        raise TypeError(f"frontiers must be a non-empty dict of model -> storage_frontier rows with a metric "
+                        f"(ModelSet.storage_frontiers), got {type(frontiers).__name__}")
+    return frontiers
+
+
+def frontier_table(frontiers: dict[str, list[dict]], names: Sequence[str], *, min_bytes: int = 16) -> str:
+    """Each named model's forms on its storage frontier, from ``min_bytes`` a vector up: precision, dims, bytes,
+    agreement@10 with the full search and nDCG@10 (:meth:`ModelSet.storage_frontiers`)."""
+    frontiers = _check_frontiers(frontiers)
+    names = check_sequence("names", names, of="model names")
+    unknown = [n for n in names if n not in frontiers]
+    if not names or unknown:
+        raise ValueError(f"names must name models of frontiers ({list(frontiers)}), got {names!r}")
+    min_bytes = check_int("min_bytes", min_bytes, low=0)
+    width = max(map(len, names))
+    lines = ["on the frontier: form (bytes a vector) agreement with the full search / nDCG@10"]
+    for name in names:
+        front = sorted((r for r in frontiers[name] if r["frontier"] and r["bytes"] >= min_bytes),
+                       key=lambda r: r["bytes"])
+        lines.append(f"{name:>{width}}: " + ", ".join(f"{r['precision']} {r['dim']} ({r['bytes']} B) "
+                                                      f"{r['agreement']:.2f} / {r['metric']:.2f}" for r in front))
+    return "\n".join(lines)
+
+
+def frontier_figure(frontiers: dict[str, list[dict]]):
+    """Two panels of :func:`~mrl_tutorial.plotting.storage_frontier_plot`: bytes a vector against agreement with
+    the full search (left) and against nDCG@10 (right); the figure."""
+    import matplotlib.pyplot as plt
+
+    from mrl_tutorial.plotting import storage_frontier_plot
+
+    frontiers = _check_frontiers(frontiers)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), sharex=True)
+    storage_frontier_plot(frontiers, ax=axes[0], title="agreement with the full search (top 10)")
+    storage_frontier_plot(frontiers, key="metric", ylabel="nDCG@10", ax=axes[1],
+                          title="nDCG@10 (filled: on the left panel's frontier)")
+    return fig

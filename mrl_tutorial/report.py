@@ -110,7 +110,7 @@ def sts_table(models: dict, pairs, dims: list[int], pca) -> dict[str, dict[int, 
 def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[float, float]]:
     """Recall@10 against each model's full search, and queries/s on this machine, of each plan; printed."""
     from mrl_tutorial.evaluation import time_per_query
-    from mrl_tutorial.retrieval import FunnelIndex, overlap_at_k
+    from mrl_tutorial.retrieval import FunnelIndex, agreement_at_k
 
     _check_mapping("encoded", encoded, "name -> (query embeddings, corpus embeddings)")
     for name, pair in encoded.items():
@@ -125,7 +125,7 @@ def funnel_table(encoded: dict, plans: list) -> dict[tuple[str, str], tuple[floa
         index = FunnelIndex(corpus)
         reference = index.search(queries, [(full, 10)])[0]
         for label, stages in plans:
-            recall = overlap_at_k(index.search(queries, stages)[0], reference)
+            recall = agreement_at_k(index.search(queries, stages)[0], reference)
             funnel[name, label] = (recall, 1 / time_per_query(lambda q, i=index, s=stages: i.search(q, s), queries))
             print(f"{name:>15} {label:>12} {recall:9.3f} {funnel[name, label][1]:10.0f}")
     return funnel

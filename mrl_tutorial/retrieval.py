@@ -30,8 +30,8 @@ import torch
 from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequence
 from mrl_tutorial.embeddings import as_matrix, top_k
 
-__all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "overlap_at_k", "funnel_cost",
-           "smallest_shortlist", "recall_grid", "Int8Codes", "rerank_batch", "PrefixANN",
+__all__ = ["FunnelIndex", "exact_search", "shortlist_rerank", "funnel_search", "agreement_at_k", "funnel_cost",
+           "smallest_shortlist", "agreement_grid", "Int8Codes", "rerank_batch", "PrefixANN",
            "compressed_search", "storage_frontier"]
 
 Backend = Literal["numpy", "faiss"]
@@ -307,14 +307,17 @@ def funnel_search(query_embeddings, corpus_embeddings, stages: Sequence[tuple[in
     return index.search(query_embeddings, stages, binary_first=binary_first)
 
 
-def overlap_at_k(found: np.ndarray, reference: np.ndarray) -> float:
-    """Mean share of the reference top-k that ``found`` also returns ("recall@k against full search").
+def agreement_at_k(found: np.ndarray, reference: np.ndarray) -> float:
+    """Agreement@k with a reference search: the mean share of the reference's top k that ``found`` also returns.
+
+    With the full-dimension exact search as ``reference`` it says how much of that search's top k a funnel keeps.
+    It is not recall against relevance labels, which :func:`~mrl_tutorial.truncation.ranking_metrics` computes.
 
     ``found`` may hold ``-1`` where a search found fewer (it matches nothing). Refused: no queries, ``k`` of 0,
     non-integer rows, and a ``reference`` row that is negative or repeats a row (the share would be wrong).
 
     Examples:
-        >>> overlap_at_k(np.array([[1, 2, 3]]), np.array([[3, 2, 9]]))
+        >>> agreement_at_k(np.array([[1, 2, 3]]), np.array([[3, 2, 9]]))
         0.6666666666666666
     """
     found, reference = np.asarray(found), np.asarray(reference)
@@ -362,7 +365,7 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     least ``target`` of ``reference`` (the full search's top ``k``), by bisection; ``None`` if even the whole
     corpus does not (it always does when ``reference`` is the exact full-dim search).
 
-    Recall against the full search can only grow with the shortlist (a longer shortlist holds the shorter
+    Agreement with the full search can only grow with the shortlist (a longer shortlist holds the shorter
     one), so bisection finds the smallest size.
     """
     _check_index(index)
@@ -379,11 +382,11 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     if outside.size:
         raise ValueError(f"reference holds row {int(outside[0])}, outside the corpus's {index.n} rows")
 
-    def recall(size: int) -> float:
+    def agreement(size: int) -> float:
         found, _ = index.search(query_embeddings, [(shortlist_dim, size), (index.dim, k)])
-        return overlap_at_k(found, reference)
+        return agreement_at_k(found, reference)
 
-    # The full search's top k survive the rerank whenever the shortlist holds them, so recall(size) is the share
+    # The full search's top k survive the rerank whenever the shortlist holds them, so agreement(size) is the share
     # of reference documents among the first `size` of the prefix's ranking: one ranking of the whole corpus
     # gives every size. Two real searches confirm it; bisection runs if they do not (another reference).
     order, _ = index.search(query_embeddings, [(shortlist_dim, index.n)])
@@ -393,34 +396,34 @@ def smallest_shortlist(index: FunnelIndex, query_embeddings, reference: np.ndarr
     within = np.cumsum(np.bincount(ranks.ravel(), minlength=index.n)) / ranks.size  # [s - 1]: share ranked < s
     if within[-1] >= target:
         guess = max(k, int(np.argmax(within >= target)) + 1)
-        if recall(guess) >= target and (guess == k or recall(guess - 1) < target):
+        if agreement(guess) >= target and (guess == k or agreement(guess - 1) < target):
             return guess
     low, high = k, index.n
-    if recall(high) < target:
+    if agreement(high) < target:
         return None
     while low < high:
         mid = (low + high) // 2
-        if recall(mid) >= target:
+        if agreement(mid) >= target:
             high = mid
         else:
             low = mid + 1
     return low
 
 
-def recall_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, shortlist_dims: Sequence[int],
+def agreement_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, shortlist_dims: Sequence[int],
                 shortlist_sizes: Sequence[int], *, binary_first: bool = False) -> dict[tuple[int, int], float]:
-    """Recall@k against ``reference`` (the full search's top k) of every funnel "shortlist ``size`` from the
+    """Agreement@k with ``reference`` (the full search's top k) of every funnel "shortlist ``size`` from the
     ``dim`` prefix, rerank at full dim", for each dim and size; with ``binary_first`` the shortlist is a
     Hamming search on the prefix's sign bits.
 
     Returns:
-        ``{(dim, size): recall}``, dims in the outer loop.
+        ``{(dim, size): agreement}``, dims in the outer loop.
 
     Examples:
         >>> docs = np.eye(6, 8) + 0.01
         >>> index = FunnelIndex(docs)
         >>> reference, _ = index.search(docs[:3], [(8, 2)])
-        >>> recall_grid(index, docs[:3], reference, [4, 8], [2, 6])
+        >>> agreement_grid(index, docs[:3], reference, [4, 8], [2, 6])
         {(4, 2): 0.5, (4, 6): 1.0, (8, 2): 1.0, (8, 6): 1.0}
     """
     _check_index(index)
@@ -442,7 +445,7 @@ def recall_grid(index: FunnelIndex, query_embeddings, reference: np.ndarray, sho
         full = dim == index.dim and not binary_first  # a full-dim "shortlist" is the full search itself
         return [(dim, k)] if full else [(dim, size), (index.dim, k)]
 
-    return {(dim, size): overlap_at_k(index.search(query_embeddings, stages(dim, size),
+    return {(dim, size): agreement_at_k(index.search(query_embeddings, stages(dim, size),
                                                    binary_first=binary_first)[0], reference)
             for dim in shortlist_dims for size in shortlist_sizes}
 
@@ -793,7 +796,7 @@ def storage_frontier(query_embeddings, corpus_embeddings, dims: Sequence[int],
     exactly with no rerank (:func:`compressed_search`).
 
     Each row: ``precision``, ``dim``, ``bytes`` (per vector), ``agreement`` (the share of the full-dim float32
-    search's top ``k`` it returns, :func:`overlap_at_k`), ``metric`` (``metric(found)`` if given, e.g. nDCG@10
+    search's top ``k`` it returns, :func:`agreement_at_k`), ``metric`` (``metric(found)`` if given, e.g. nDCG@10
     against labels) and ``frontier``: ``True`` when no other form is at most as large and at least as good on
     agreement, one of the two strictly.
 
@@ -824,7 +827,7 @@ def storage_frontier(query_embeddings, corpus_embeddings, dims: Sequence[int],
                 continue
             found = compressed_search(query_embeddings, corpus, dim, precision, k=k)
             row = {"precision": precision, "dim": dim, "bytes": int(bytes_per_vector(dim, precision)),
-                   "agreement": overlap_at_k(found, reference)}
+                   "agreement": agreement_at_k(found, reference)}
             if metric is not None:
                 row["metric"] = float(metric(found))
             rows.append(row)

@@ -452,7 +452,7 @@ SPECS: dict[str, Spec] = {
                                  lambda ctx: {"query_embeddings": QUERIES, "corpus_embeddings": DOCS,
                                               "stages": [(8, 20), (16, 5)]},
                                  kinds={"backend": "choice"}, extra={"stages": STAGES}),
-    "retrieval.overlap_at_k": S(_fn("retrieval.overlap_at_k"),
+    "retrieval.agreement_at_k": S(_fn("retrieval.agreement_at_k"),
                                 lambda ctx: {"found": DOCS_RANKS, "reference": DOCS_RANKS[:, ::-1].copy()},
                                 extra={"found": [("1-D", _m(np.arange(5))), ("empty", _m(np.zeros((0, 10), int))),
                                                  ("other queries", _m(np.zeros((3, 10), dtype=int)))],
@@ -464,7 +464,7 @@ SPECS: dict[str, Spec] = {
                                                    "reference": ctx.reference(), "shortlist_dim": 8},
                                       kinds={"index": "object", "target": "number", "reference": "object"},
                                       extra={"target": [("above one", _m(1.5)), ("zero", _m(0.0))]}),
-    "retrieval.recall_grid": S(_fn("retrieval.recall_grid"),
+    "retrieval.agreement_grid": S(_fn("retrieval.agreement_grid"),
                                lambda ctx: {"index": ctx.index(), "query_embeddings": QUERIES,
                                             "reference": ctx.reference(), "shortlist_dims": [8],
                                             "shortlist_sizes": [10, 20]},
@@ -519,16 +519,35 @@ SPECS: dict[str, Spec] = {
                                    lambda ctx: {"search": lambda q: q @ DOCS.T, "query_embeddings": QUERIES,
                                                 "repeats": 1},
                                    kinds={"search": "object", "batch": "int"}, invariant=False),
+    "evaluation.ModelSet.agreement_grids": S(lambda ctx, **kw: _small_set(ctx).agreement_grids(**kw),
+                                             lambda ctx: {"dims": [8], "sizes": [10, 20]},
+                                             kinds={"sizes": "dims"}),
+    "evaluation.ModelSet.funnel_ndcg": S(lambda ctx, **kw: _small_set(ctx).funnel_ndcg(**kw),
+                                         lambda ctx: {"stages": [(8, 20), (48, 10)]}, extra={"stages": STAGES}),
+    "evaluation.ModelSet.storage_frontiers": S(lambda ctx, **kw: _small_set(ctx).storage_frontiers(**kw),
+                                               lambda ctx: {"dims": [16, 8]}),
+    "evaluation.storage_table": S(_fn("evaluation.storage_table"),
+                                  lambda ctx: {"query_embeddings": QUERIES, "corpus_embeddings": DOCS, "dims": [8],
+                                               "repeats": 1}, invariant=False),
+    "evaluation.grid_table": S(_fn("evaluation.grid_table"),
+                               lambda ctx: {"grids": {"m": {(8, 10): 0.9, (8, 20): 1.0}}, "dims": [8],
+                                            "sizes": [10, 20]},
+                               kinds={"grids": "mapping", "sizes": "dims", "unit": "texts_one"},
+                               allow={"dims": {"too large"}, "sizes": {"too large"}}),  # no model to bound them
+    # a record cheapest_funnels returns (a user reads it, never builds it): no bad values of its own
+    "evaluation.CheapestFunnels": S(_fn("evaluation.CheapestFunnels"), skip=("sizes", "cheapest", "full_cost",
+                                                                             "target")),
     "evaluation.cheapest_funnels": S(lambda ctx, **kw: _imp("evaluation.cheapest_funnels")(**kw),
-                                     lambda ctx: dict(zip(("model_set", "indexes", "reference"), _searched(ctx),
-                                                          strict=True), dims=[16, 32]),
-                                     kinds={"model_set": "object", "indexes": "mapping", "reference": "mapping",
-                                            "target": "number"}, extra={"target": [("above one", _m(1.5))]}),
+                                     lambda ctx: {"model_set": _small_set(ctx), "dims": [16, 32]},
+                                     kinds={"model_set": "object", "target": "number"},
+                                     extra={"target": [("above one", _m(1.5))]}),
     "evaluation.funnel_points": S(lambda ctx, **kw: _imp("evaluation.funnel_points")(**kw),
-                                  lambda ctx: dict(zip(("model_set", "indexes", "reference"), _searched(ctx),
-                                                       strict=True), dims=[16]),
-                                  kinds={"model_set": "object", "indexes": "mapping", "reference": "mapping",
-                                         "shortlist": "int"}, edges=False),
+                                  lambda ctx: {"model_set": _small_set(ctx), "dims": [16]},
+                                  kinds={"model_set": "object", "shortlist": "int"}, edges=False),
+    "evaluation.points_table": S(_fn("evaluation.points_table"),
+                                 lambda ctx: {"points": [{"model": "m", "dim": 8, "micros": 1.0, "cost": 10,
+                                                          "agreement": 0.9}], "dims": [8]},
+                                 kinds={"points": "object"}, allow={"dims": {"too large"}}),
     "evaluation.funnel_figure": S(_fn("evaluation.funnel_figure"),
                                   lambda ctx: {"points": [{"model": "m", "bytes": 64, "cost": 10, "agreement": 0.9}],
                                                "full_dim": 16}, kinds={"points": "object"}),
@@ -544,6 +563,19 @@ SPECS: dict[str, Spec] = {
     "evaluation.prefix_graphs": S(lambda ctx, **kw: _imp("evaluation.prefix_graphs")(**kw),
                                   lambda ctx: {"model_set": _small_set(ctx), "dim": 8},
                                   kinds={"model_set": "object"}, edges=False),
+    "evaluation.candidates_needed": S(lambda ctx, **kw: _imp("evaluation.candidates_needed")(**kw),
+                                      lambda ctx: {"model_set": _small_set(ctx),
+                                                   "graphs": _imp("evaluation.prefix_graphs")(_small_set(ctx), 8)},
+                                      kinds={"model_set": "object", "graphs": "mapping", "target": "number"},
+                                      extra={"target": [("above one", _m(1.5))]}, edges=False),
+    "evaluation.candidates_table": S(_fn("evaluation.candidates_table"),
+                                     lambda ctx: {"needed": {("m", "float32"): 50, ("m", "int8"): None}},
+                                     kinds={"needed": "mapping"}),
+    "evaluation.frontier_table": S(_fn("evaluation.frontier_table"),
+                                   lambda ctx: {"frontiers": _frontiers(), "names": ["m"]},
+                                   kinds={"frontiers": "mapping", "names": "texts", "min_bytes": "int"}),
+    "evaluation.frontier_figure": S(_fn("evaluation.frontier_figure"), lambda ctx: {"frontiers": _frontiers()},
+                                    kinds={"frontiers": "mapping"}),
     "evaluation.memory_table": S(_fn("evaluation.memory_table"),
                                  lambda ctx: {"memory": {"m": {"first stage": 10, "rerank": 5}}, "n_corpus": 5},
                                  kinds={"memory": "mapping"}),
@@ -661,9 +693,8 @@ def _small_set(ctx):
     return ModelSet({"packaged": ctx.model}, pca, {"packaged": (queries, corpus)}, retrieval)
 
 
-def _searched(ctx):
-    small = _small_set(ctx)
-    return (small, *small.full_search())
+def _frontiers() -> dict:
+    return {"m": _imp("retrieval.storage_frontier")(QUERIES, DOCS, [8, 16], k=5, metric=lambda found: 0.5)}
 
 
 def _retrieval_parts() -> dict:

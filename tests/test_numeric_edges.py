@@ -32,7 +32,14 @@ from mrl_tutorial.nested_loss import (
     multiple_negatives_ranking_loss,
     train_head,
 )
-from mrl_tutorial.retrieval import FunnelIndex, Int8Codes, overlap_at_k, recall_grid, rerank_batch, storage_frontier
+from mrl_tutorial.retrieval import (
+    FunnelIndex,
+    Int8Codes,
+    agreement_at_k,
+    agreement_grid,
+    rerank_batch,
+    storage_frontier,
+)
 from mrl_tutorial.truncation import normalize_rows, ranking_metrics, resolve_dims, sts_by_dim, truncate
 
 SMALL = settings(max_examples=40, deadline=None)
@@ -229,16 +236,16 @@ def test_block_quality_of_tiny_rows_matches_ordinary_rows():
     assert block_quality(a * 1e-30, b * 1e-30, gold, block=2) == block_quality(a, b, gold, block=2)
 
 
-def test_overlap_at_k_refuses_empty_input():
+def test_agreement_at_k_refuses_empty_input():
     """No queries: refused by name instead of the NaN mean of nothing."""
     with pytest.raises(ValueError, match=r"^found must hold at least one query"):
-        overlap_at_k(np.zeros((0, 3), dtype=int), np.zeros((0, 3), dtype=int))
+        agreement_at_k(np.zeros((0, 3), dtype=int), np.zeros((0, 3), dtype=int))
 
 
-def test_overlap_at_k_refuses_repeated_reference_rows():
+def test_agreement_at_k_refuses_repeated_reference_rows():
     """A reference row listing a document twice would understate the overlap: refused."""
     with pytest.raises(ValueError, match=r"^reference row 0 repeats"):
-        overlap_at_k(np.array([[1, 2]]), np.array([[1, 1]]))
+        agreement_at_k(np.array([[1, 2]]), np.array([[1, 1]]))
 
 
 METRICS = dict(query_ids=["q1", "q2"], corpus_ids=["d1", "d2", "d3"], relevant_docs={"q1": {"d2"}, "q2": {"d3"}})
@@ -382,10 +389,10 @@ def test_tutorial_adaptor_refuses_refit_as_a_string():
         tutorial_adaptor(refit="no")
 
 
-def test_recall_grid_refuses_an_index_of_the_wrong_type():
+def test_agreement_grid_refuses_an_index_of_the_wrong_type():
     """An array where a FunnelIndex is expected: a TypeError naming index, not an AttributeError."""
     with pytest.raises(TypeError, match=r"^index must be a FunnelIndex"):
-        recall_grid(np.eye(4), np.eye(4), np.array([[0]]), [2], [2])
+        agreement_grid(np.eye(4), np.eye(4), np.array([[0]]), [2], [2])
 
 
 def test_rerank_batch_refuses_rows_past_the_corpus():
@@ -415,6 +422,6 @@ def test_explorer_refuses_a_dim_the_slider_cannot_show(call):
 
 
 def test_funnel_index_check_stages_refuses_a_string_flag():
-    """binary_first='no' is refused in check_stages too (recall_grid passes it straight there)."""
+    """binary_first='no' is refused in check_stages too (agreement_grid passes it straight there)."""
     with pytest.raises(TypeError, match=r"^binary_first must be True or False"):
         FunnelIndex(np.eye(4), backend="numpy").check_stages([(4, 2)], binary_first="no")

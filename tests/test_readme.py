@@ -32,6 +32,6 @@ def test_the_readme_example_runs_and_its_funnel_agrees_with_the_full_search(caps
     assert names["small"].shape == (names["corpus"].shape[0], 64)
     np.testing.assert_allclose(np.linalg.norm(names["small"], axis=1), 1.0, atol=1e-5)
     assert sorted(names["by_dim"]) == [16, 64, 384]
-    assert names["overlap_at_k"](names["found"], names["full"]) >= 0.9
+    assert names["agreement_at_k"](names["found"], names["full"]) >= 0.9
     assert (names["hits"] == names["found"]).mean() >= 0.99
     assert "of the full top 10" in capsys.readouterr().out

@@ -7,9 +7,9 @@ import pytest
 
 from mrl_tutorial.retrieval import (
     FunnelIndex,
+    agreement_at_k,
     exact_search,
     funnel_search,
-    overlap_at_k,
     shortlist_rerank,
     smallest_shortlist,
 )
@@ -121,7 +121,7 @@ def test_bigger_shortlist_never_lowers_overlap(vectors):
     """Growing the shortlist never lowers the overlap with exact search, and the whole corpus reaches 1.0."""
     queries, docs = vectors
     reference = exact_search(queries, docs, k=10)[0]
-    overlaps = [overlap_at_k(shortlist_rerank(queries, docs, shortlist_dim=8, shortlist=s, k=10)[0], reference)
+    overlaps = [agreement_at_k(shortlist_rerank(queries, docs, shortlist_dim=8, shortlist=s, k=10)[0], reference)
                 for s in (10, 40, 160, 500)]
     assert overlaps == sorted(overlaps) and overlaps[-1] == 1.0
 
@@ -160,9 +160,9 @@ def test_bad_input(vectors, call, match):
 
 
 def test_overlap_bad_shapes():
-    """Result arrays with different numbers of queries are refused by overlap_at_k."""
+    """Result arrays with different numbers of queries are refused by agreement_at_k."""
     with pytest.raises(ValueError, match="same number of queries"):
-        overlap_at_k(np.zeros((2, 3)), np.zeros((3, 3)))
+        agreement_at_k(np.zeros((2, 3)), np.zeros((3, 3)))
 
 
 def test_smallest_shortlist_is_the_boundary(vectors):
@@ -174,9 +174,9 @@ def test_smallest_shortlist_is_the_boundary(vectors):
     reference = index.search(queries, [(64, 10)])[0]
     size = smallest_shortlist(index, queries, reference, 16, target=0.95)
     assert 10 <= size <= 500
-    assert overlap_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.95
+    assert agreement_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.95
     if size > 10:
-        assert overlap_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.95
+        assert agreement_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.95
     with pytest.raises(ValueError, match="target"):
         smallest_shortlist(index, queries, reference, 16, target=1.5)
 
@@ -192,7 +192,7 @@ def test_smallest_shortlist_is_the_first_size_of_a_scan_over_every_size(vectors,
     index = FunnelIndex(docs[:200], backend=backend)
     reference = index.search(queries, [(64, 10)])[0]
     first = next(size for size in range(10, 201)
-                 if overlap_at_k(index.search(queries, [(8, size), (64, 10)])[0], reference) >= target)
+                 if agreement_at_k(index.search(queries, [(8, size), (64, 10)])[0], reference) >= target)
     assert smallest_shortlist(index, queries, reference, 8, target=target) == first
 
 
@@ -205,8 +205,8 @@ def test_smallest_shortlist_against_another_reference_still_finds_a_boundary(vec
     index = FunnelIndex(docs)
     reference = index.search(queries, [(32, 10)])[0]
     size = smallest_shortlist(index, queries, reference, 16, target=0.6)
-    assert overlap_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.6
-    assert overlap_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.6
+    assert agreement_at_k(index.search(queries, [(16, size), (64, 10)])[0], reference) >= 0.6
+    assert agreement_at_k(index.search(queries, [(16, size - 1), (64, 10)])[0], reference) < 0.6
 
 
 @pytest.mark.parametrize("reference", [np.full((20, 10), 500), np.full((20, 10), -1), np.zeros((20, 10)),
@@ -236,20 +236,20 @@ def test_duplicate_documents_tie_by_lower_index_in_every_path(backend):
     assert smallest_shortlist(index, queries, reference, 16) is not None
 
 
-def test_recall_grid_equals_one_search_per_cell():
-    """Each cell of the grid is overlap_at_k of that funnel's search; the full dim is the full search."""
-    from mrl_tutorial.retrieval import recall_grid
+def test_agreement_grid_equals_one_search_per_cell():
+    """Each cell of the grid is agreement_at_k of that funnel's search; the full dim is the full search."""
+    from mrl_tutorial.retrieval import agreement_grid
 
     rng = np.random.default_rng(5)
     docs, queries = rng.normal(size=(300, 32)), rng.normal(size=(20, 32))
     index = FunnelIndex(docs)
     reference, _ = index.search(queries, [(32, 10)])
-    grid = recall_grid(index, queries, reference, [8, 32], [10, 50])
+    grid = agreement_grid(index, queries, reference, [8, 32], [10, 50])
     assert list(grid) == [(8, 10), (8, 50), (32, 10), (32, 50)]
-    assert grid[8, 50] == overlap_at_k(index.search(queries, [(8, 50), (32, 10)])[0], reference)
+    assert grid[8, 50] == agreement_at_k(index.search(queries, [(8, 50), (32, 10)])[0], reference)
     assert grid[32, 10] == grid[32, 50] == 1.0
-    binary = recall_grid(index, queries, reference, [16], [50], binary_first=True)
-    assert binary[16, 50] == overlap_at_k(index.search(queries, [(16, 50), (32, 10)], binary_first=True)[0],
+    binary = agreement_grid(index, queries, reference, [16], [50], binary_first=True)
+    assert binary[16, 50] == agreement_at_k(index.search(queries, [(16, 50), (32, 10)], binary_first=True)[0],
                                           reference)
 
 
@@ -257,15 +257,15 @@ def test_recall_grid_equals_one_search_per_cell():
     ([5], r"each of shortlist_sizes \(at least reference's k\) must be an int in \[10, 300\], got 5"),
     ([], "shortlist_sizes must be a non-empty list"),
 ])
-def test_recall_grid_refuses_shortlists_shorter_than_k(sizes, match):
+def test_agreement_grid_refuses_shortlists_shorter_than_k(sizes, match):
     """A shortlist must hold at least the k results the reference has."""
-    from mrl_tutorial.retrieval import recall_grid
+    from mrl_tutorial.retrieval import agreement_grid
 
     docs = np.random.default_rng(6).normal(size=(300, 16))
     index = FunnelIndex(docs)
     reference, _ = index.search(docs[:4], [(16, 10)])
     with pytest.raises(ValueError, match=match):
-        recall_grid(index, docs[:4], reference, [8], sizes)
+        agreement_grid(index, docs[:4], reference, [8], sizes)
 
 
 def _timing_index_and_queries():
@@ -430,7 +430,7 @@ def test_prefix_ann_without_rerank_on_the_full_vector_is_plain_hnsw(vectors):
     ann = PrefixANN(docs, dim=64, index="hnsw", rerank="none")
     found, scores = ann.search(queries, candidates=10, breadth=500)
     expected, expected_scores = exact_search(queries, docs, k=10)
-    assert overlap_at_k(found, expected) == 1.0
+    assert agreement_at_k(found, expected) == 1.0
     np.testing.assert_allclose(np.sort(scores, axis=1), np.sort(expected_scores, axis=1), atol=1e-5)
     assert ann.memory()["rerank"] == 0 and ann.memory()["first stage"] > docs.nbytes
 
