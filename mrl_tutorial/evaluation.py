@@ -544,21 +544,30 @@ def _check_frontiers(frontiers) -> dict:
 
 
 def frontier_table(frontiers: dict[str, list[dict]], names: Sequence[str], *, min_bytes: int = 16) -> str:
-    """Each named model's forms on its storage frontier, from ``min_bytes`` a vector up: precision, dims, bytes,
-    agreement@10 with the full search and nDCG@10 (:meth:`ModelSet.storage_frontiers`)."""
+    """The named models' storage frontiers side by side, a row per size in bytes a vector from ``min_bytes`` up: the
+    form on that model's frontier at that size (precision and dims), its agreement@10 with the full search and its
+    nDCG@10 (:meth:`ModelSet.storage_frontiers`); ``-`` where that model has no form of that size on its frontier.
+
+    Examples:
+        >>> rows = [{"precision": "int8", "dim": 16, "bytes": 16, "frontier": True, "agreement": 0.5, "metric": 0.7}]
+        >>> print(frontier_table({"PCA": rows}, ["PCA"]))
+        on each frontier, by bytes a vector: form, agreement@10 with the full search / nDCG@10
+        bytes                PCA
+           16  int8 16 0.50/0.70
+    """
     frontiers = _check_frontiers(frontiers)
     names = check_sequence("names", names, of="model names")
     unknown = [n for n in names if n not in frontiers]
     if not names or unknown:
         raise ValueError(f"names must name models of frontiers ({list(frontiers)}), got {names!r}")
     min_bytes = check_int("min_bytes", min_bytes, low=0)
-    width = max(map(len, names))
-    lines = ["on the frontier: form (bytes a vector) agreement with the full search / nDCG@10"]
-    for name in names:
-        front = sorted((r for r in frontiers[name] if r["frontier"] and r["bytes"] >= min_bytes),
-                       key=lambda r: r["bytes"])
-        lines.append(f"{name:>{width}}: " + ", ".join(f"{r['precision']} {r['dim']} ({r['bytes']} B) "
-                                                      f"{r['agreement']:.2f} / {r['metric']:.2f}" for r in front))
+    cells = {(name, r["bytes"]): f"{r['precision']} {r['dim']} {r['agreement']:.2f}/{r['metric']:.2f}"
+             for name in names for r in frontiers[name] if r["frontier"] and r["bytes"] >= min_bytes}
+    width = max(len(text) for text in [*names, *cells.values()]) + 2
+    lines = ["on each frontier, by bytes a vector: form, agreement@10 with the full search / nDCG@10",
+             "bytes" + "".join(f"{name:>{width}}" for name in names)]
+    for size in sorted({size for _, size in cells}):
+        lines.append(f"{size:>5}" + "".join(f"{cells.get((name, size), '-'):>{width}}" for name in names))
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -17,17 +18,20 @@ _OTHER_COLOURS = ("C4", "C5", "C6", "C8", "C9")
 
 
 def model_colour(name: str, i: int = 0) -> str:
-    """``name``'s colour in :data:`MODEL_COLOURS`, else the ``i``-th of the colours no model there uses.
+    """``name``'s colour in :data:`MODEL_COLOURS` (its first word counts, so "PCA, bundled texts" is PCA's and
+    "matryoshka head" the Matryoshka model's), else the ``i``-th of the colours no model there uses.
 
     Examples:
-        >>> model_colour("adaptor"), model_colour("my model", 1)
-        ('C2', 'C5')
+        >>> model_colour("adaptor"), model_colour("PCA, bundled texts"), model_colour("my model", 1)
+        ('C2', 'C1', 'C5')
     """
     from mrl_tutorial._checks import check_int
 
     if not isinstance(name, str):
         raise TypeError(f"name must be a model name (a string), got {type(name).__name__} {name!r}")
-    return MODEL_COLOURS.get(name, _OTHER_COLOURS[check_int("i", i, low=0) % len(_OTHER_COLOURS)])
+    first = re.split(r"[\s,(]", name, maxsplit=1)[0]
+    return MODEL_COLOURS.get(name, MODEL_COLOURS.get(first, _OTHER_COLOURS[check_int("i", i, low=0)
+                                                                         % len(_OTHER_COLOURS)]))
 
 
 def _short(text: str, width: int = 38) -> str:
