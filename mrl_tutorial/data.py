@@ -30,7 +30,7 @@ from pathlib import Path
 
 from datasets import Dataset
 
-from mrl_tutorial._checks import check_number, check_path, check_sequence
+from mrl_tutorial._checks import check_int, check_number, check_path, check_sequence
 
 __all__ = [
     "BUNDLED",
@@ -453,6 +453,25 @@ class RetrievalData:
             if s > 0:
                 out.setdefault(q, set()).add(d)
         return out
+
+    def head(self, max_queries: int | None = None, max_corpus: int | None = None) -> RetrievalData:
+        """The first ``max_queries`` queries and ``max_corpus`` passages (``None``: all), with the qrels between
+        them: a quick run on a slice.
+
+        Examples:
+            >>> load_retrieval().head(10, 100)
+            RetrievalData(corpus=100 passages, queries=10, qrels=...)
+        """
+        for name, value in (("max_queries", max_queries), ("max_corpus", max_corpus)):
+            if value is not None:
+                check_int(name, value, low=1)  # 0 is not "all of them"
+        queries = self.queries.select(range(min(max_queries or self.queries.num_rows, self.queries.num_rows)))
+        corpus = self.corpus.select(range(min(max_corpus or self.corpus.num_rows, self.corpus.num_rows)))
+        kept_queries, kept_corpus = set(queries["_id"]), set(corpus["_id"])
+        qrels = self.qrels.select([i for i, (q, d) in enumerate(zip(self.qrels["query-id"], self.qrels["corpus-id"],
+                                                                    strict=True))
+                                   if q in kept_queries and d in kept_corpus])
+        return RetrievalData(corpus, queries, qrels)
 
     def __repr__(self) -> str:
         return (f"RetrievalData(corpus={self.corpus.num_rows} passages, queries={self.queries.num_rows}, "

@@ -51,6 +51,14 @@ def _check_dims(name: str, dims, full_dim: int | None = None) -> list[int]:
     return [check_int(f"{name}[{i}]", d, low=1, high=full_dim) for i, d in enumerate(out)]
 
 
+def _check_retrieval(retrieval):
+    from mrl_tutorial.data import RetrievalData
+
+    if not isinstance(retrieval, RetrievalData):
+        raise TypeError(f"retrieval must be a data.RetrievalData (load_retrieval()), got {type(retrieval).__name__}")
+    return retrieval
+
+
 def _check_target(target) -> float:
     target = check_number("target", target, low=0.0, low_open=True)
     if target > 1:
@@ -73,7 +81,8 @@ class ModelSet:
     Attributes:
         models: name → model (``PCA`` has none: it is ``pca`` applied to the packaged model's vectors).
         pca: the :class:`~mrl_tutorial.truncation.PCARotation` fitted on the packaged model's corpus vectors.
-        encoded: name → ``(query vectors (q, d), corpus vectors (n, d))``, in :data:`MODEL_NAMES` order.
+        encoded: name → ``(query vectors (q, d), corpus vectors (n, d))``, the base model first (:data:`MODEL_NAMES`
+            order for :func:`model_set`).
         retrieval: the :class:`~mrl_tutorial.data.RetrievalData` the vectors are of.
     """
 
@@ -84,17 +93,26 @@ class ModelSet:
     _searches: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
+    def base(self) -> str:
+        """The first model: the one the others are compared with and ``PCA`` rotates (``packaged`` by default)."""
+        return next(iter(self.encoded))
+
+    @property
     def full_dim(self) -> int:
-        return int(self.encoded["packaged"][1].shape[1])
+        return int(self.encoded[self.base][1].shape[1])
+
+    @property
+    def n_corpus(self) -> int:
+        return len(self.encoded[self.base][1])
 
     @property
     def names(self) -> list[str]:
         return list(self.encoded)
 
     def __post_init__(self):
-        if not isinstance(self.encoded, dict) or "packaged" not in self.encoded:
-            raise TypeError("encoded must be a dict of model name -> (query vectors, corpus vectors) holding "
-                            f"'packaged', got {type(self.encoded).__name__}")
+        if not isinstance(self.encoded, dict) or not self.encoded:
+            raise TypeError("encoded must be a non-empty dict of model name -> (query vectors, corpus vectors), the "
+                            f"base model first, got {type(self.encoded).__name__}")
 
     @functools.cached_property
     def _metrics_at_10(self):
@@ -112,7 +130,7 @@ class ModelSet:
         """STS Spearman at each dim for every model (PCA: the packaged model's vectors rotated)."""
         from mrl_tutorial.truncation import sts_curve
 
-        return {name: sts_curve(self.models["packaged"], pairs, dims, transform=self.pca.transform, cache=True)
+        return {name: sts_curve(self.models[self.base], pairs, dims, transform=self.pca.transform, cache=True)
                 if name == "PCA" else sts_curve(self.models[name], pairs, dims, cache=True) for name in self.encoded}
 
     def ndcg_curves(self, dims: Sequence[int] | str = "all") -> dict[str, dict[int, float]]:
@@ -124,12 +142,39 @@ class ModelSet:
             queries, corpus, r.queries["_id"], r.corpus["_id"], r.relevant_docs, dims).items()}
             for name, (queries, corpus) in self.encoded.items()}
 
+    @classmethod
+    def from_models(cls, models: dict, retrieval) -> ModelSet:
+        """Every model of ``models`` (name → model, the base model first) encodes ``retrieval``'s queries and corpus
+        once (``encode(..., cache=True)``), and ``PCA``, a :class:`~mrl_tutorial.truncation.PCARotation` fitted on
+        the base model's corpus vectors, joins the set second. The models must share one embedding dimension."""
+        from mrl_tutorial.embeddings import check_model, encode
+        from mrl_tutorial.truncation import PCARotation
+
+        if not isinstance(models, dict) or not models:
+            raise TypeError(f"models must be a non-empty dict of name -> model, the base model first, got "
+                            f"{type(models).__name__} {models!r}"[:200])
+        for name, model in models.items():
+            check_model(model, name=f"models[{name!r}]")
+        if "PCA" in models:
+            raise ValueError("models must not name a model 'PCA': the set adds the PCA rotation of the base model")
+        dims = {name: model.get_embedding_dimension() for name, model in models.items()}
+        if len(set(dims.values())) != 1:
+            raise ValueError(f"models must share one embedding dimension, got {dims}")
+        _check_retrieval(retrieval)
+        texts = (retrieval.queries["text"], retrieval.corpus["text"])
+        vectors = {name: tuple(encode(model, t, cache=True) for t in texts) for name, model in models.items()}
+        base, *others = vectors
+        pca = PCARotation().fit(vectors[base][1])
+        encoded = {base: vectors[base], "PCA": tuple(pca.transform(x) for x in vectors[base]),
+                   **{name: vectors[name] for name in others}}
+        return cls(models, pca, encoded, retrieval)
+
     def full_search(self, k: int = 10) -> tuple[dict, dict]:
         """``(indexes, reference)``: a :class:`~mrl_tutorial.retrieval.FunnelIndex` per model and the rows of its
         exact full-dimension top ``k`` (what every funnel's agreement is measured against); built once per ``k``."""
         from mrl_tutorial.retrieval import FunnelIndex
 
-        k = check_int("k", k, low=1, high=len(self.encoded["packaged"][1]))
+        k = check_int("k", k, low=1, high=self.n_corpus)
         if k not in self._searches:
             indexes = {name: FunnelIndex(corpus) for name, (_, corpus) in self.encoded.items()}
             reference = {name: indexes[name].search(queries, [(self.full_dim, k)])[0]
@@ -146,7 +191,7 @@ class ModelSet:
 
         dims = _check_dims("dims", dims, self.full_dim)
         sizes = [check_int(f"sizes[{i}] (a shortlist of at least the 10 results)", k, low=10,
-                           high=len(self.encoded["packaged"][1])) for i, k in enumerate(_check_dims("sizes", sizes))]
+                           high=self.n_corpus) for i, k in enumerate(_check_dims("sizes", sizes))]
         binary_first = check_bool("binary_first", binary_first)
         indexes, reference = self.full_search()
         return {name: agreement_grid(indexes[name], queries, reference[name], dims, sizes, binary_first=binary_first)
@@ -177,25 +222,16 @@ def model_set(retrieval, model_name: str | None = None, *, standard: bool = Fals
         ('packaged', 'PCA')
     """
     from mrl_tutorial.adaptor import tutorial_adaptor
-    from mrl_tutorial.data import RetrievalData
-    from mrl_tutorial.embeddings import encode
     from mrl_tutorial.models import _check_model_name, load_model
     from mrl_tutorial.training import tutorial_models
-    from mrl_tutorial.truncation import PCARotation
 
     _check_model_name(model_name)
     standard = check_bool("standard", standard)
-    if not isinstance(retrieval, RetrievalData):
-        raise TypeError(f"retrieval must be a data.RetrievalData (load_retrieval()), got {type(retrieval).__name__}")
+    _check_retrieval(retrieval)
     heads = tutorial_models(model_name=model_name)
     models = {"packaged": load_model(model_name), **({"standard": heads["standard"]} if standard else {}),
               "matryoshka": heads["matryoshka"], "adaptor": tutorial_adaptor(model_name=model_name)}
-    texts = (retrieval.queries["text"], retrieval.corpus["text"])
-    vectors = {name: tuple(encode(model, t, cache=True) for t in texts) for name, model in models.items()}
-    pca = PCARotation().fit(vectors["packaged"][1])
-    vectors["PCA"] = tuple(pca.transform(x) for x in vectors["packaged"])
-    encoded = {name: vectors[name] for name in MODEL_NAMES if name in vectors}
-    return ModelSet(models, pca, encoded, retrieval)
+    return ModelSet.from_models(models, retrieval)
 
 
 def retention(curve: dict[int, float], dims: Sequence[int] | None = None) -> dict[int, float]:
@@ -329,7 +365,7 @@ def cheapest_funnels(model_set: ModelSet, dims: Sequence[int], *, target: float 
     dims = _check_dims("dims", dims, model_set.full_dim)
     target = _check_target(target)
     indexes, reference = model_set.full_search()
-    full_dim, n_corpus = model_set.full_dim, len(model_set.encoded["packaged"][1])
+    full_dim, n_corpus = model_set.full_dim, model_set.n_corpus
     sizes, cheapest = {}, {}
     for name, (queries, _) in model_set.encoded.items():
         options = []
@@ -350,9 +386,9 @@ def funnel_points(model_set: ModelSet, dims: Sequence[int], *, shortlist: int = 
 
     model_set = _check_model_set(model_set)
     dims = _check_dims("dims", dims, model_set.full_dim)
-    shortlist = check_int("shortlist", shortlist, low=10, high=len(model_set.encoded["packaged"][1]))
+    shortlist = check_int("shortlist", shortlist, low=10, high=model_set.n_corpus)
     indexes, reference = model_set.full_search()
-    full_dim, n_corpus = model_set.full_dim, len(model_set.encoded["packaged"][1])
+    full_dim, n_corpus = model_set.full_dim, model_set.n_corpus
     points = []
     for name, (queries, _) in model_set.encoded.items():
         for d in [*dims, full_dim]:

@@ -417,3 +417,16 @@ def test_retrieval_data_refuses_qrels_without_their_columns():
     data = load_retrieval()
     with pytest.raises(ValueError, match=r"qrels: missing column\(s\) \['score'\]"):
         RetrievalData(corpus=data.corpus, queries=data.queries, qrels=data.qrels.remove_columns("score"))
+
+
+def test_head_keeps_the_first_rows_and_the_qrels_between_them():
+    """head(q, c) keeps the first q queries and c passages, and exactly the qrels that join two kept rows."""
+    from mrl_tutorial.data import load_retrieval
+
+    full = load_retrieval()
+    part = full.head(10, 300)
+    assert part.queries["_id"] == full.queries["_id"][:10] and part.corpus["_id"] == full.corpus["_id"][:300]
+    kept = {(q, d) for q, d in zip(full.qrels["query-id"], full.qrels["corpus-id"], strict=True)
+            if q in set(part.queries["_id"]) and d in set(part.corpus["_id"])}
+    assert set(zip(part.qrels["query-id"], part.qrels["corpus-id"], strict=True)) == kept
+    assert full.head().queries.num_rows == full.queries.num_rows

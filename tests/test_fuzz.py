@@ -511,6 +511,10 @@ SPECS: dict[str, Spec] = {
                                          lambda ctx: {"dims": [48, 8]}),
     "evaluation.ModelSet.full_search": S(lambda ctx, **kw: _small_set(ctx).full_search(**kw), lambda ctx: {"k": 10},
                                          kinds={"k": "int"}),
+    "evaluation.ModelSet.from_models": S(lambda ctx, **kw: _imp("evaluation.ModelSet").from_models(**kw),
+                                         lambda ctx: {"models": {"tiny": ctx.model},
+                                                      "retrieval": _imp("data.load_retrieval")().head(5, 40)},
+                                         kinds={"models": "mapping", "retrieval": "object"}, edges=False),
     "evaluation.model_set": S(_fn("evaluation.model_set"), lambda ctx: {"retrieval": 5},
                               kinds={"retrieval": "object", "model_name": "path_in"}, edges=False),
     "evaluation.retention": S(_fn("evaluation.retention"), lambda ctx: {"curve": {16: 0.8, 8: 0.6}, "dims": [8]},
@@ -611,6 +615,9 @@ SPECS: dict[str, Spec] = {
     "data.RetrievalData": S(_fn("data.RetrievalData"), lambda ctx: _retrieval_parts(), kinds={"corpus": "object",
                                                                               "queries": "object",
                                                                               "qrels": "object"}),
+    "data.RetrievalData.head": S(lambda ctx, **kw: _imp("data.load_retrieval")().head(**kw),
+                                 lambda ctx: {"max_queries": 5, "max_corpus": 40},
+                                 kinds={"max_queries": "int", "max_corpus": "int"}),
     "data.bundled_path": S(_fn("data.bundled_path"), lambda ctx: {"name": "sts"},
                            extra={"name": [("unknown", _m("nothing-here")), ("an int", _m(5)),
                                            ("a parent", _m("../../etc"))]}),
@@ -646,22 +653,9 @@ SPECS: dict[str, Spec] = {
                               kinds={"rows": "mapping", "digits": "int", "columns": "object"}, skip=("title",)),
     "report.run_report": S(_fn("report.run_report"), lambda ctx: {"out_dir": str(ctx.tmp / "figures")},
                            kinds={"out_dir": "path_out", "models": "mapping", "shortlist": "int"}, edges=False),
-    "report.report_models": S(_fn("report.report_models"), lambda ctx: {}, kinds={"model_name": "path_in"},
-                              edges=False),
-    "report.sts_table": S(_fn("report.sts_table"),
-                          lambda ctx: {"models": {"tiny": ctx.model}, "pairs": _pairs(ctx), "dims": [48, 8],
-                                       "pca": _imp("truncation.PCARotation")().fit(np.eye(48, dtype=np.float32))},
-                          kinds={"models": "mapping", "pairs": "object", "pca": "object"}, edges=False),
-    "report.funnel_table": S(_fn("report.funnel_table"),
-                             lambda ctx: {"encoded": {"m": (QUERIES, DOCS)}, "plans": [("full", [(16, 10)])]},
-                             kinds={"encoded": "mapping", "plans": "object"}, edges=False),
     "report.plot_quality": S(_fn("report.plot_quality"),
                              lambda ctx: {"curves": {"m": {16: 0.8, 8: 0.7}}, "path": str(ctx.tmp / "q.png")},
                              kinds={"curves": "mapping", "path": "path_out"}),
-    "report.plot_funnel": S(_fn("report.plot_funnel"),
-                            lambda ctx: {"funnel": {("m", "full"): (1.0, 100.0)}, "plans": [("full", [(16, 10)])],
-                                         "n_corpus": 40, "shortlist": 10, "path": str(ctx.tmp / "f.png")},
-                            kinds={"funnel": "mapping", "plans": "object", "path": "path_out"}),
     "vectordb.connect": S(_fn("vectordb.connect"), lambda ctx: {"location": ":memory:"},
                           kinds={"location": "path_out"},
                           extra={"location": [("an unreachable server", _m("http://127.0.0.1:9"))]}),
@@ -748,8 +742,12 @@ def public_names() -> dict[str, object]:
             found[f"{info.name}.{name}"] = obj
             if inspect.isclass(obj):
                 for attr, value in vars(obj).items():
-                    if not attr.startswith("_") and inspect.isfunction(value):
+                    if attr.startswith("_"):
+                        continue
+                    if inspect.isfunction(value):
                         found[f"{info.name}.{name}.{attr}"] = value
+                    elif isinstance(value, (classmethod, staticmethod)):  # bound: no cls in its signature
+                        found[f"{info.name}.{name}.{attr}"] = getattr(obj, attr)
     return found
 
 

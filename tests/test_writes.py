@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from mrl_tutorial import config, report, training, vectordb
+from mrl_tutorial import config, evaluation, report, training, vectordb
 from mrl_tutorial._checks import MANIFEST
 from mrl_tutorial.adaptor import adapt
 from mrl_tutorial.cli import main
@@ -29,8 +29,6 @@ TRIPLETS = Dataset.from_dict({"anchor": [f"report {i} says the river rose" for i
                               "negative": [f"report {i} says the river fell" for i in range(16)]})
 SMALL = Recipe(epochs=1, batch_size=8, lr=1e-3)
 CURVES = {"m": {8: 0.5, 16: 0.6}}
-FUNNEL = ({("m", "full"): (1.0, 10.0), ("m", "8"): (0.9, 20.0)}, [("full", [(16, 10)]), ("8", [(8, 20), (16, 10)])],
-          40, 20)
 
 
 class FakeModel:
@@ -142,7 +140,7 @@ REPORT_TARGETS = {"empty": "", "under a file": "paper.pdf/figs", "a link": "link
 @pytest.mark.parametrize("target", REPORT_TARGETS.values(), ids=REPORT_TARGETS.keys())
 def test_a_refused_report_folder_leaves_every_file_as_it_was(target, world, monkeypatch):
     """run_report refuses before any model is loaded or any figure drawn."""
-    monkeypatch.setattr(report, "report_models", lambda *a: pytest.fail("models loaded"))
+    monkeypatch.setattr(evaluation, "model_set", lambda *a: pytest.fail("models loaded"))
     before = snapshot(world)
     _refused(lambda: report.run_report(target), "out_dir")
     assert snapshot(world) == before
@@ -151,7 +149,7 @@ def test_a_refused_report_folder_leaves_every_file_as_it_was(target, world, monk
 @pytest.mark.parametrize("target", REPORT_TARGETS.values(), ids=REPORT_TARGETS.keys())
 def test_a_refused_out_flag_leaves_every_file_as_it_was(target, world, monkeypatch, capsys):
     """`mrl-tutorial report --out X` refuses before any model is loaded."""
-    monkeypatch.setattr(report, "report_models", lambda *a: pytest.fail("models loaded"))
+    monkeypatch.setattr(evaluation, "model_set", lambda *a: pytest.fail("models loaded"))
     before = snapshot(world)
     _cli_refused(["report", "--out", target], "--out", capsys)
     assert snapshot(world) == before
@@ -159,8 +157,7 @@ def test_a_refused_out_flag_leaves_every_file_as_it_was(target, world, monkeypat
 
 PLOT_TARGETS = {"empty": "", "under a file": "paper.pdf/q.png", "a link": "notes-link.png", "a folder": "empty",
                 "the home folder": "~"}
-PLOTS = {"plot_quality": lambda path: report.plot_quality(CURVES, path),
-         "plot_funnel": lambda path: report.plot_funnel(*FUNNEL, path)}
+PLOTS = {"plot_quality": lambda path: report.plot_quality(CURVES, path)}
 
 
 @pytest.mark.parametrize("target", PLOT_TARGETS.values(), ids=PLOT_TARGETS.keys())
@@ -217,7 +214,6 @@ TILDE_WRITERS = {
     "save_model": (lambda model: save_model(model, "~/m"), "m/" + MANIFEST),
     "train": (lambda model: training.train(model, TRIPLETS, SMALL, output_dir="~/m", device="cpu"), "m/" + MANIFEST),
     "plot_quality": (lambda model: PLOTS["plot_quality"]("~/q.png"), "q.png"),
-    "plot_funnel": (lambda model: PLOTS["plot_funnel"]("~/f.png"), "f.png"),
     "cache_dir": (lambda model: config.cache_dir(), "mycache"),
     "connect": (lambda model: vectordb.connect("~/qdb").close(), "qdb/meta.json"),
 }
