@@ -25,7 +25,7 @@ Methods, all on faiss flat (exact) scans; the rerank scores each query's candida
 ``funnel 128 -> 384`` (shortlist with a prefix, rerank at full dim); ``binary 256 -> 384``, ``binary 256 -> 128 ->
 384`` and ``binary 384 -> 384`` (Hamming shortlist on sign bits, reranked in float). For each the shortlist is the
 smallest of 20, 28, 40, ..., 28,963 (steps of sqrt 2, found by a galloping search) whose top 10 keeps >= 99 % of
-the exact search's (recall@10 against full search, over all queries); then that funnel is timed at each
+the exact search's (agreement@10 with the full search, over all queries); then that funnel is timed at each
 ``--batches`` size (batch 1 on the first 200 queries), best of faiss's BLAS and non-BLAS scan paths and of
 ``--repeats`` passes.
 
@@ -34,7 +34,7 @@ as users deploy them: faiss ``IndexHNSWFlat`` (M 32, efConstruction 80) on the f
 on a prefix (``mrl_tutorial.retrieval.PrefixANN``: HNSW on float32 or int8 prefixes, IVF on int8 prefixes, HNSW and
 IVF on sign bits) whose candidates a batched rerank scores with the full vector (float32, or int8 with calibrated
 ranges). Each runs at the cheapest setting (``efSearch`` = candidates; IVF: ``nprobe`` and candidates, the fastest
-setting that qualifies) reaching recall@10 >= 0.99 against exact search. Memory is every byte the search reads:
+setting that qualifies) reaching agreement@10 >= 0.99 with exact search. Memory is every byte the search reads:
 the first stage as faiss saves it (vectors or codes, graph links or ids) plus the rerank's vectors.
 
 ``--frontier FIG.png`` adds the storage-quality frontier: every stored form of each model's corpus (prefix dims x
@@ -63,6 +63,7 @@ from mrl_tutorial.adaptor import tutorial_adaptor  # noqa: E402
 from mrl_tutorial.config import cache_dir, setup_notebook  # noqa: E402
 from mrl_tutorial.data import load_retrieval  # noqa: E402
 from mrl_tutorial.embeddings import encode  # noqa: E402
+from mrl_tutorial.evaluation import time_per_query  # noqa: E402
 from mrl_tutorial.models import load_model  # noqa: E402
 from mrl_tutorial.retrieval import FunnelIndex, agreement_at_k  # noqa: E402
 from mrl_tutorial.training import tutorial_models  # noqa: E402
@@ -229,43 +230,39 @@ def best_qps(index: FunnelIndex, queries: np.ndarray, stages, binary: bool, batc
     """
     import faiss
 
-    queries = queries[:SINGLE_QUERIES] if batch == 1 else queries[:len(queries) // batch * batch]
     default, best = faiss.cvar.distance_compute_blas_threshold, float("inf")
     try:
         for threshold in (default, 1):
             faiss.cvar.distance_compute_blas_threshold = threshold
-            for _ in range(repeats):
-                start = time.perf_counter()
-                for i in range(0, len(queries), batch):
-                    index.search(queries[i:i + batch], stages, binary_first=binary)
-                best = min(best, time.perf_counter() - start)
+            best = min(best, hnsw_qps(lambda q: index.search(q, stages, binary_first=binary), queries, batch,
+                                      repeats, per_second=False))
     finally:
         faiss.cvar.distance_compute_blas_threshold = default
-    return len(queries) / best
+    return 1 / best
 
 
 def smallest(index: FunnelIndex, queries: np.ndarray, reference: np.ndarray, binary: bool, plan) -> tuple[int, float]:
-    """The smallest ladder size whose funnel keeps >= TARGET of the exact top 10, and its recall. Recall grows
-    with the shortlist (a longer one holds the shorter), so a galloping search (1st, 2nd, 4th, 8th, ... rung,
+    """The smallest ladder size whose funnel keeps >= TARGET of the exact top 10, and its agreement@10. Agreement
+    grows with the shortlist (a longer one holds the shorter), so a galloping search (1st, 2nd, 4th, 8th, ... rung,
     then bisection between the last two) finds it in a few searches, never trying a rung far above it."""
     ladder = [k for k in LADDER if k <= index.n] or [index.n]  # a corpus smaller than the ladder: all of it
     seen: dict[int, float] = {}
 
-    def recall(rung: int) -> float:
+    def agreement(rung: int) -> float:
         if rung not in seen:
             found = index.search(queries, plan(ladder[rung]), binary_first=binary)[0]
             seen[rung] = agreement_at_k(found, reference)
         return seen[rung]
 
-    low, high = -1, 0  # recall(low) < TARGET (or low = -1), recall(high) unknown
-    while recall(high) < TARGET:
+    low, high = -1, 0  # agreement(low) < TARGET (or low = -1), agreement(high) unknown
+    while agreement(high) < TARGET:
         if high == len(ladder) - 1:
-            return ladder[high], recall(high)
+            return ladder[high], agreement(high)
         low, high = high, min(2 * high + 1, len(ladder) - 1)
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (low, mid) if recall(mid) >= TARGET else (mid, high)
-    return ladder[high], recall(high)
+        low, high = (low, mid) if agreement(mid) >= TARGET else (mid, high)
+    return ladder[high], agreement(high)
 
 
 def rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
@@ -278,26 +275,23 @@ def rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> No
     print(f"| {n:,} | {name} | exact flat, {full} dims | - | 1.000 | {index.nbytes(full) / 1e6:,.0f} MB | {cells} |",
           flush=True)
     for label, (binary, plan) in methods(full).items():
-        k, recall = smallest(index, queries, reference, binary, plan)
+        k, agreement = smallest(index, queries, reference, binary, plan)
         first_dim = plan(k)[0][0]
         memory = index.nbytes(first_dim, "binary" if binary else "float32") / 1e6
         qps = {b: best_qps(index, queries, plan(k), binary, b, args.repeats) for b in args.batches}
         cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / base[b]:.1f}x" for b in args.batches)
-        mark = "" if recall >= TARGET else " (below target)"
-        print(f"| {n:,} | {name} | {label} | {k:,} | {recall:.3f}{mark} | {memory:,.0f} MB + full vectors "
+        mark = "" if agreement >= TARGET else " (below target)"
+        print(f"| {n:,} | {name} | {label} | {k:,} | {agreement:.3f}{mark} | {memory:,.0f} MB + full vectors "
               f"| {cells} |", flush=True)
 
 
-def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int) -> float:
-    """Queries/s of ``search(batch_of_queries)`` over whole batches, best of ``repeats`` passes."""
+def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int, *, per_second: bool = True) -> float:
+    """Queries/s of ``search(batch_of_queries)`` over whole batches (batch 1: the first SINGLE_QUERIES queries),
+    timed by the package's one timer, ``evaluation.time_per_query`` (a warm-up call, then the best of ``repeats``
+    passes); with ``per_second=False``, seconds a query instead."""
     queries = queries[:SINGLE_QUERIES] if batch == 1 else queries[:len(queries) // batch * batch]
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(0, len(queries), batch):
-            search(queries[i:i + batch])
-        best = min(best, time.perf_counter() - start)
-    return len(queries) / best
+    seconds = time_per_query(search, queries, batch=batch, repeats=repeats)
+    return 1 / seconds if per_second else seconds
 
 
 # label, prefix dim (None: the full vector), first stage, rerank precision, HNSW M
@@ -314,41 +308,41 @@ NPROBES = [16, 64, 256, 512]
 MAX_CANDIDATES = 4096
 
 
-def chunked_recall(search, queries: np.ndarray, reference: np.ndarray, chunk: int = 50) -> float:
-    """Recall@10 against ``reference`` of ``search(batch)``, 50 queries at a time (a rerank's gather stays small)."""
+def chunked_agreement(search, queries: np.ndarray, reference: np.ndarray, chunk: int = 50) -> float:
+    """Agreement@10 with ``reference`` of ``search(batch)``, 50 queries at a time (a rerank's gather stays small)."""
     found = np.vstack([search(queries[i:i + chunk]) for i in range(0, len(queries), chunk)])
     return agreement_at_k(found[:, :10], reference)
 
 
 def tune(search_with, queries: np.ndarray, reference: np.ndarray, breadths: list) -> tuple[list[tuple], tuple]:
     """For each breadth, the smallest candidate list (of LADDER, up to MAX_CANDIDATES) reaching TARGET, by a
-    galloping search. Returns the (breadth, candidates, recall) that reach it, and the widest setting tried with
-    its recall (the closest a setting that never reaches TARGET comes)."""
+    galloping search. Returns the (breadth, candidates, agreement) that reach it, and the widest setting tried with
+    its agreement (the closest a setting that never reaches TARGET comes)."""
     ladder = [c for c in LADDER if c <= MAX_CANDIDATES]
     out, widest = [], None
     for breadth in breadths:
         seen = {}
 
-        def recall(rung: int, breadth=breadth, seen=seen) -> float:
+        def agreement(rung: int, breadth=breadth, seen=seen) -> float:
             if rung not in seen:
-                seen[rung] = chunked_recall(search_with(breadth, ladder[rung]), queries, reference)
+                seen[rung] = chunked_agreement(search_with(breadth, ladder[rung]), queries, reference)
             return seen[rung]
 
-        widest = (breadth, ladder[-1], recall(len(ladder) - 1))
+        widest = (breadth, ladder[-1], agreement(len(ladder) - 1))
         if widest[2] < TARGET:
             continue
         low, high = -1, len(ladder) - 1
         while high - low > 1:
             mid = (low + high) // 2
-            low, high = (low, mid) if recall(mid) >= TARGET else (mid, high)
-        out.append((breadth, ladder[high], recall(high)))
+            low, high = (low, mid) if agreement(mid) >= TARGET else (mid, high)
+        out.append((breadth, ladder[high], agreement(high)))
     return out, widest
 
 
 def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> None:
     """Approximate indexes as users deploy them: faiss HNSW on the full vector (the baseline), and ANN first
     stages on a prefix (``retrieval.PrefixANN``) whose candidates the full vector reranks, each at the cheapest
-    setting that reaches recall@10 >= 0.99 against exact search. Memory is every byte the search reads."""
+    setting that reaches agreement@10 >= 0.99 with exact search. Memory is every byte the search reads."""
     import faiss
 
     from mrl_tutorial.retrieval import PrefixANN
@@ -373,14 +367,14 @@ def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -
         return search
 
     ef = next((ef for ef in (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024)
-               if chunked_recall(full_search(ef), queries, reference) >= TARGET), None)
+               if chunked_agreement(full_search(ef), queries, reference) >= TARGET), None)
     if ef is None:
         print(f"| {n:,} | {name} | HNSW {full} dims | never reached {TARGET} |", flush=True)
         return
-    recall = chunked_recall(full_search(ef), queries, reference)
+    agreement = chunked_agreement(full_search(ef), queries, reference)
     base = {b: hnsw_qps(full_search(ef), queries, b, args.repeats) for b in args.batches}
     cells = " | ".join(f"{base[b]:,.0f} | {base[b] / exact[b]:.1f}x | 1.0x" for b in args.batches)
-    print(f"| {n:,} | {name} | HNSW {full} (full vector, M 32) | efSearch {ef} | {recall:.3f} | "
+    print(f"| {n:,} | {name} | HNSW {full} (full vector, M 32) | efSearch {ef} | {agreement:.3f} | "
           f"{base_memory / 1e6:,.0f} MB | 1.00 | {built:,.0f} s | {cells} |", flush=True)
     for label, dim, kind, precision, m in ANN_CONFIGS:
         ann = PrefixANN(corpus, dim=dim, index=kind, rerank=precision, m=m, build_threads=None)
@@ -395,13 +389,13 @@ def ann_rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -
         # the fastest feasible setting at the largest batch (none: the widest one tried, marked), then every batch
         fastest = max(feasible, key=lambda f: hnsw_qps(search_with(f[0], f[1]), queries, max(args.batches), 1),
                       default=widest)
-        breadth, candidates, recall = fastest
+        breadth, candidates, agreement = fastest
         qps = {b: hnsw_qps(search_with(breadth, candidates), queries, b, args.repeats) for b in args.batches}
         cells = " | ".join(f"{qps[b]:,.0f} | {qps[b] / exact[b]:.1f}x | {qps[b] / base[b]:.2f}x" for b in args.batches)
         setting = (f"nprobe {breadth} of {ann.nlist:,}, " if ivf else f"efSearch {candidates}, ") + \
             f"{candidates:,} candidates"
         mark = "" if feasible else " (below target: the widest setting tried)"
-        print(f"| {n:,} | {name} | {label} | {setting} | {recall:.3f}{mark} | {memory / 1e6:,.0f} MB | "
+        print(f"| {n:,} | {name} | {label} | {setting} | {agreement:.3f}{mark} | {memory / 1e6:,.0f} MB | "
               f"{memory / base_memory:.2f} | {ann.build_seconds:,.0f} s | {cells} |", flush=True)
 
 
@@ -465,11 +459,11 @@ def main() -> None:
                     for name, model in models.items()}
         print("vectors: 385 real queries and 2,310 real passages of each model, plus Gaussian distractors with the "
               "passages' mean/covariance (a stress case: no real corpus looks like this)")
-    print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching recall@10 >= {TARGET} vs exact search; "
+    print(f"shortlist = smallest of {LADDER[0]}...{LADDER[-1]:,} reaching agreement@10 >= {TARGET} with exact search; "
           f"batch 1 timed on the first {SINGLE_QUERIES} queries\n")
     batches = " | ".join(f"q/s, batch {b} | speed-up" for b in args.batches)
     if "flat" in args.tables:
-        print(f"| corpus | model | method | shortlist | recall@10 vs full | index memory | {batches} |")
+        print(f"| corpus | model | method | shortlist | agreement@10 with full | index memory | {batches} |")
         print("|---|---|---|---|---|---|" + "---|---|" * len(args.batches))
     corpora = {}
     for n in args.sizes:
@@ -481,7 +475,7 @@ def main() -> None:
                 rows(len(corpus), name, queries, corpus, args)
     if args.hnsw:
         ratio = " | ".join(f"q/s, batch {b} | vs exact | vs full HNSW" for b in args.batches)
-        print(f"\n| corpus | model | index | setting | recall@10 vs exact | memory | vs HNSW | build | {ratio} |")
+        print(f"\n| corpus | model | index | setting | agreement@10 with exact | memory | vs HNSW | build | {ratio} |")
         print("|---|---|---|---|---|---|---|---|" + "---|---|---|" * len(args.batches))
         for n in args.sizes:
             for name in args.hnsw:
