@@ -11,7 +11,7 @@ Scores on **SICK test** (human relatedness 1-5; not shipped, pass its path), at 
   bundled texts scored by the frozen model's full-dim cosine, trained with ``training.train`` (frozen encoder +
   linear head; seed 12 only: it runs through the trainer and tokenizer, minutes instead of seconds).
 
-and, for each, the smallest 64- and 128-dim shortlist whose full-dim rerank keeps recall@10 >= 0.99 against the same
+and, for each, the smallest 64- and 128-dim shortlist whose full-dim rerank keeps agreement@10 >= 0.99 with the same
 model's exact full-dim search on the bundled retrieval set (2,310 passages, 385 queries).
 
     python benchmarks/adaptor_sick.py --sick PATH/sick.tsv [--seeds 12 1 2]
@@ -109,7 +109,7 @@ def main() -> None:
 
     dev_scores: dict[str, list[dict[int, float]]] = {}
     print("SICK test, Spearman x100 at each dim; % of the packaged model's full-dim score at 64 / 32; smallest "
-          "shortlist for recall@10 >= 0.99 from 64 / 128 dims on the bundled retrieval set; fit seconds")
+          "shortlist for agreement@10 >= 0.99 from 64 / 128 dims on the bundled retrieval set; fit seconds")
     print("| model | " + " | ".join(str(d) for d in DIMS) + " | 64 % | 32 % | shortlist 64 | shortlist 128 | s |")
     print("|---|" + "---|" * (len(DIMS) + 5))
     base_scores = sts_by_dim(a_emb, b_emb, gold, [384])  # the percentages' denominator
