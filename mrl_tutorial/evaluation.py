@@ -1,4 +1,4 @@
-"""The evaluation layer of notebooks 05 and 06 and the report: the models a reader chooses between, their vectors,
+"""The evaluation layer of notebooks 05, 06 and 07 and the report: the models a reader chooses between, their vectors,
 quality by dim, retention, the search each funnel is compared with, the funnel tables, and the one timer.
 
 One place builds the model set, so every notebook, figure and table names the same models the same way
@@ -32,7 +32,7 @@ __all__ = ["MODEL_NAMES", "LADDER", "ModelSet", "model_set", "retention", "time_
            "memory_table", "frontier_table", "frontier_figure"]
 
 LADDER = (10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000)
-"""Candidate counts tried, smallest first, when a search must reach a target agreement (notebook 06's ANN)."""
+"""Candidate counts tried, smallest first, when a search must reach a target agreement (notebook 07's ANN)."""
 MODEL_NAMES = ("packaged", "PCA", "standard", "matryoshka", "adaptor")
 
 

@@ -19,7 +19,7 @@ _OTHER_COLOURS = ("C4", "C5", "C6", "C8", "C9")
 
 def model_colour(name: str, i: int = 0) -> str:
     """``name``'s colour in :data:`MODEL_COLOURS` (its first word counts, so "PCA, bundled texts" is PCA's and
-    "matryoshka head" the Matryoshka model's), else the ``i``-th of the colours no model there uses.
+    "adaptor-corpus" the adaptor's), else the ``i``-th of the colours no model there uses.
 
     Examples:
         >>> model_colour("adaptor"), model_colour("PCA, bundled texts"), model_colour("my model", 1)
@@ -29,7 +29,7 @@ def model_colour(name: str, i: int = 0) -> str:
 
     if not isinstance(name, str):
         raise TypeError(f"name must be a model name (a string), got {type(name).__name__} {name!r}")
-    first = re.split(r"[\s,(]", name, maxsplit=1)[0]
+    first = re.split(r"[\s,(-]", name, maxsplit=1)[0]
     return MODEL_COLOURS.get(name, MODEL_COLOURS.get(first, _OTHER_COLOURS[check_int("i", i, low=0)
                                                                          % len(_OTHER_COLOURS)]))
 

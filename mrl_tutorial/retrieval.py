@@ -1,4 +1,5 @@
-"""Notebook 06 — shortlist-then-rerank ("funnel") search with Matryoshka prefixes.
+"""Notebooks 06 and 07 — shortlist-then-rerank ("funnel") search with Matryoshka prefixes, and an approximate
+index (HNSW, IVF) on the prefix.
 
 Search the whole corpus with a short prefix, keep a shortlist, and rerank only the shortlist with longer
 prefixes up to the full vector. Cost: one cheap pass over everything plus a few exact scores.
