@@ -346,11 +346,13 @@ class CheapestFunnels:
     def __str__(self) -> str:
         names = list(dict.fromkeys(name for name, _ in self.sizes))
         dims = list(dict.fromkeys(d for _, d in self.sizes))
+        width = max(10, *map(len, names))
         lines = [f"smallest shortlist for agreement@10 >= {self.target} (columns: shortlist dim), and the cheapest "
-                 "funnel", f"{'model':>10} " + " ".join(f"{d:>6}" for d in dims) + "   cheapest funnel, vs full scan"]
+                 "funnel", f"{'model':>{width}} " + " ".join(f"{d:>6}" for d in dims)
+                 + "   cheapest funnel, vs full scan"]
         for name in names:
             found = self.cheapest[name]
-            lines.append(f"{name:>10} " + " ".join(f"{self.sizes[name, d] or '-':>6}" for d in dims)
+            lines.append(f"{name:>{width}} " + " ".join(f"{self.sizes[name, d] or '-':>6}" for d in dims)
                          + (f"   {found[1]}, {self.full_cost / found[0]:.1f}x fewer" if found else "   none"))
         return "\n".join(lines)
 
