@@ -40,8 +40,8 @@ from mrl_tutorial.adaptor import TUTORIAL_ADAPTOR, adapted_model, bundled_texts,
 from mrl_tutorial.config import setup_notebook  # noqa: E402
 from mrl_tutorial.data import load_pairs, load_retrieval  # noqa: E402
 from mrl_tutorial.embeddings import encode_unique  # noqa: E402
+from mrl_tutorial.evaluation import ModelSet, cheapest_funnels  # noqa: E402
 from mrl_tutorial.models import load_model  # noqa: E402
-from mrl_tutorial.retrieval import FunnelIndex, smallest_shortlist  # noqa: E402
 from mrl_tutorial.training import TRIPLET_RECIPE, Recipe, train  # noqa: E402
 from mrl_tutorial.truncation import PCARotation, sts_by_dim  # noqa: E402
 
@@ -98,9 +98,9 @@ def main() -> None:
         scores = sts_by_dim(apply(a_emb), apply(b_emb), gold, DIMS)
         on_dev = sts_by_dim(apply(dev_a_emb), apply(dev_b_emb), dev_gold, DIMS)
         dev_scores.setdefault(name.split(", seed")[0], []).append(on_dev)
-        index, queries = FunnelIndex(apply(c_emb)), apply(q_emb)
-        reference = index.search(queries, [(384, 10)])[0]
-        sizes = [smallest_shortlist(index, queries, reference, d) for d in (64, 128)]
+        # the evaluation layer's cheapest-funnel search, as notebooks 04 and 06 print it
+        funnels = cheapest_funnels(ModelSet({}, None, {name: (apply(q_emb), apply(c_emb))}, retrieval), [64, 128])
+        sizes = [funnels.sizes[name, d] for d in (64, 128)]
         took = f"{seconds:.0f}" if seconds is not None else "-"
         print(f"| {name} | " + " | ".join(f"{100 * scores[d]:.2f}" for d in DIMS) + " | "
               + " | ".join(f"{100 * scores[d] / base_scores[384]:.1f}" for d in (64, 32)) + " | "
