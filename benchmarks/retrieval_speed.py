@@ -234,8 +234,8 @@ def best_qps(index: FunnelIndex, queries: np.ndarray, stages, binary: bool, batc
     try:
         for threshold in (default, 1):
             faiss.cvar.distance_compute_blas_threshold = threshold
-            best = min(best, hnsw_qps(lambda q: index.search(q, stages, binary_first=binary), queries, batch,
-                                      repeats, per_second=False))
+            best = min(best, seconds_per_query(lambda q: index.search(q, stages, binary_first=binary), queries,
+                                               batch, repeats))
     finally:
         faiss.cvar.distance_compute_blas_threshold = default
     return 1 / best
@@ -285,13 +285,17 @@ def rows(n: int, name: str, queries: np.ndarray, corpus: np.ndarray, args) -> No
               f"| {cells} |", flush=True)
 
 
-def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int, *, per_second: bool = True) -> float:
-    """Queries/s of ``search(batch_of_queries)`` over whole batches (batch 1: the first SINGLE_QUERIES queries),
-    timed by the package's one timer, ``evaluation.time_per_query`` (a warm-up call, then the best of ``repeats``
-    passes); with ``per_second=False``, seconds a query instead."""
+def seconds_per_query(search, queries: np.ndarray, batch: int, repeats: int) -> float:
+    """Seconds a query of ``search(batch_of_queries)`` over whole batches (batch 1: the first SINGLE_QUERIES
+    queries), timed by the package's one timer, ``evaluation.time_per_query`` (a warm-up call, then the best of
+    ``repeats`` passes)."""
     queries = queries[:SINGLE_QUERIES] if batch == 1 else queries[:len(queries) // batch * batch]
-    seconds = time_per_query(search, queries, batch=batch, repeats=repeats)
-    return 1 / seconds if per_second else seconds
+    return time_per_query(search, queries, batch=batch, repeats=repeats)
+
+
+def hnsw_qps(search, queries: np.ndarray, batch: int, repeats: int) -> float:
+    """Queries/s of ``search(batch_of_queries)``: :func:`seconds_per_query` inverted."""
+    return 1 / seconds_per_query(search, queries, batch, repeats)
 
 
 # label, prefix dim (None: the full vector), first stage, rerank precision, HNSW M

@@ -71,7 +71,7 @@ from mrl_tutorial._checks import (
 from mrl_tutorial.config import show_progress
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.nested_loss import matryoshka_dims, recipe_dims, sort_dims
-from mrl_tutorial.truncation import check_tensor, normalize_rows
+from mrl_tutorial.truncation import _in_common_dtype, check_tensor, normalize_rows
 
 __all__ = [
     "AdaptorRecipe",
@@ -181,9 +181,7 @@ TUTORIAL_ADAPTOR = AdaptorRecipe()
 def _check_pair(original: Tensor, adapted: Tensor) -> tuple[Tensor, Tensor]:
     original = check_tensor("original", original, ndims=(2, 3))
     adapted = check_tensor("adapted", adapted, ndims=(2, 3))
-    if original.dtype != adapted.dtype:  # one float64 beside one float32: both in the wider dtype
-        wider = torch.promote_types(original.dtype, adapted.dtype)
-        original, adapted = original.to(wider), adapted.to(wider)
+    original, adapted = _in_common_dtype(original, adapted)  # one float64 beside one float32: both in float64
     if original.ndim not in (2, 3) or adapted.shape[:-1] != original.shape[:-1]:
         raise ValueError(f"original and adapted must be (n, d) or (blocks, n, d) with the same rows, got "
                          f"{tuple(original.shape)} and {tuple(adapted.shape)}")
@@ -395,27 +393,17 @@ class MatryoshkaAdaptor(nn.Module):
             raise ValueError(f"e must have {self.dim} columns (the adaptor's dim), got shape {tuple(e.shape)}")
 
     def _start_map(self, e: Tensor) -> Tensor:
-        start = self.start
-        if e.dtype != start.dtype:  # e.g. float64 rows and a float32 map: both in the wider dtype
-            wider = torch.promote_types(e.dtype, start.dtype)
-            e, start = e.to(wider), start.to(wider)
+        e, start = _in_common_dtype(e, self.start)  # e.g. float64 rows and a float32 map: both in float64
         return e @ start.T
 
     def forward(self, e: Tensor) -> Tensor:
         e = check_tensor("e", e, ndims=(2, 3))  # (n, d) or (blocks, n, d), finite; float16 as float32
         self._check_width(e)
         if self.kind == "orthogonal":
-            weight = self.weight
-            if e.dtype != weight.dtype:
-                wider = torch.promote_types(e.dtype, weight.dtype)
-                e, weight = e.to(wider), weight.to(wider)
+            e, weight = _in_common_dtype(e, self.weight)
             return e @ weight.T
-        x = self._start_map(e)
-        if x.dtype != self.residual.weight.dtype:
-            wider = torch.promote_types(x.dtype, self.residual.weight.dtype)
-            x = x.to(wider)
-            return x + torch.tanh(F.linear(x, self.residual.weight.to(wider), self.residual.bias.to(wider)))
-        return x + torch.tanh(self.residual(x))
+        x, weight, bias = _in_common_dtype(self._start_map(e), self.residual.weight, self.residual.bias)
+        return x + torch.tanh(F.linear(x, weight, bias))  # self.residual(x), in the rows' dtype if wider
 
     def to_modules(self) -> list[nn.Module]:
         """The map as sentence-transformers ``Dense`` modules (weights copied), ready to append to a model."""

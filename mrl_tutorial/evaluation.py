@@ -26,7 +26,7 @@ import numpy as np
 from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequence
 from mrl_tutorial.embeddings import as_matrix
 
-__all__ = ["MODEL_NAMES", "LADDER", "ModelSet", "model_set", "retention", "time_per_query", "storage_table",
+__all__ = ["MODEL_NAMES", "LADDER", "ModelSet", "model_set", "retention", "time_per_query", "scan_table",
            "grid_table", "CheapestFunnels", "cheapest_funnels", "funnel_points", "points_table", "funnel_figure",
            "shortlist_figure", "smallest_reaching", "prefix_graphs", "candidates_needed", "candidates_table",
            "memory_table", "frontier_table", "frontier_figure"]
@@ -281,16 +281,16 @@ def time_per_query(search: Callable[[np.ndarray], object], query_embeddings, *, 
     return best / n
 
 
-def storage_table(query_embeddings, corpus_embeddings, dims: Sequence[int], *, repeats: int = 5) -> str:
-    """Bytes a vector, the corpus's megabytes and the time of an exact scan (top 10) per 100 queries, timed here by
-    :func:`time_per_query`, for each prefix dim: one line each.
+def scan_table(query_embeddings, corpus_embeddings, dims: Sequence[int], *, repeats: int = 5) -> str:
+    """For each prefix dim, bytes a vector and the corpus's megabytes (:func:`~mrl_tutorial.embeddings.storage_table`)
+    beside the time of an exact scan (top 10) per 100 queries, timed here by :func:`time_per_query`: one line each.
 
     Examples:
-        >>> table = storage_table(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), [2, 4])
+        >>> table = scan_table(np.eye(4, dtype=np.float32), np.eye(4, dtype=np.float32), [2, 4])
         >>> print(table.splitlines()[0])  # then a line per dim; the times are this machine's
          dim  bytes/vector  corpus MB  scan ms / 100 queries
     """
-    from mrl_tutorial.embeddings import bytes_per_vector, top_k
+    from mrl_tutorial.embeddings import storage_table, top_k
     from mrl_tutorial.truncation import truncate
 
     queries, corpus = as_matrix(query_embeddings, "query_embeddings"), as_matrix(corpus_embeddings, "corpus_embeddings")
@@ -298,11 +298,10 @@ def storage_table(query_embeddings, corpus_embeddings, dims: Sequence[int], *, r
     repeats = check_int("repeats", repeats, low=1)
     k = min(10, len(corpus))
     lines = [f"{'dim':>4} {'bytes/vector':>13} {'corpus MB':>10} {'scan ms / 100 queries':>22}"]
-    for d in dims:
+    for d, row in zip(dims, storage_table(len(corpus), dims), strict=True):
         prefix = np.ascontiguousarray(truncate(corpus, d))
         ms = time_per_query(lambda q, c=prefix: top_k(q @ c.T, k), truncate(queries, d), repeats=repeats) * 1e5
-        megabytes = len(corpus) * bytes_per_vector(d) / 1e6
-        lines.append(f"{d:>4} {bytes_per_vector(d):>13.0f} {megabytes:>10.2f} {ms:>22.1f}")
+        lines.append(f"{d:>4} {row['bytes_per_vector']:>13.0f} {row['total_bytes'] / 1e6:>10.2f} {ms:>22.1f}")
     return "\n".join(lines)
 
 

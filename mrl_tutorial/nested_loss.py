@@ -27,6 +27,7 @@ from mrl_tutorial._checks import check_bool, check_int, check_number, check_sequ
 from mrl_tutorial.embeddings import as_matrix
 from mrl_tutorial.truncation import (
     _check_not_all_zero,
+    _in_common_dtype,
     check_tensor,
     gold_scores,
     normalize_rows,
@@ -185,9 +186,7 @@ def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: 
         0.0
     """
     anchor, positive = check_tensor("anchor", anchor), check_tensor("positive", positive)
-    if anchor.dtype != positive.dtype:  # one float64 beside one float32: both in the wider dtype
-        wider = torch.promote_types(anchor.dtype, positive.dtype)
-        anchor, positive = anchor.to(wider), positive.to(wider)
+    anchor, positive = _in_common_dtype(anchor, positive)  # one float64 beside one float32: both in float64
     if positive.shape != anchor.shape:
         raise ValueError(f"positive must have the shape of anchor {tuple(anchor.shape)} (one positive per anchor), "
                          f"got {tuple(positive.shape)}")
@@ -195,9 +194,7 @@ def multiple_negatives_ranking_loss(anchor: Tensor, positive: Tensor, negative: 
         negative = check_tensor("negative", negative)
         if negative.shape[1] != anchor.shape[1]:
             raise ValueError(f"negative must have anchor's dim {anchor.shape[1]}, got {tuple(negative.shape)}")
-        if negative.dtype != anchor.dtype:
-            wider = torch.promote_types(anchor.dtype, negative.dtype)
-            anchor, positive, negative = anchor.to(wider), positive.to(wider), negative.to(wider)
+        anchor, positive, negative = _in_common_dtype(anchor, positive, negative)
     scale = check_number("scale", scale, low=0.0, low_open=True)
     candidates = positive if negative is None else torch.cat([positive, negative], dim=0)
     scores = scale * normalize_rows(anchor) @ normalize_rows(candidates).T

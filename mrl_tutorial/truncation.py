@@ -9,6 +9,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -52,6 +53,18 @@ def check_tensor(name: str, value, *, ndims: tuple[int, ...] = (2,)) -> torch.Te
     if not bool(finite.all()):
         raise ValueError(f"{name} row {int((~finite).nonzero()[0, 0])} holds NaN or infinity")
     return value
+
+
+def _in_common_dtype(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The tensors in the widest of their float dtypes (a float64 beside float32s: all in float64); a tensor already
+    in it comes back as it is.
+
+    Examples:
+        >>> [t.dtype for t in _in_common_dtype(torch.ones(2), torch.ones(2, dtype=torch.float64))]
+        [torch.float64, torch.float64]
+    """
+    wider = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+    return tuple(t if t.dtype == wider else t.to(wider) for t in tensors)
 
 
 # rows whose largest entry lies in [small, big] have a sum of squares far from overflow and from subnormals

@@ -19,7 +19,7 @@ from mrl_tutorial.evaluation import (
     points_table,
     prefix_graphs,
     retention,
-    storage_table,
+    scan_table,
     time_per_query,
 )
 from mrl_tutorial.plotting import MODEL_COLOURS
@@ -169,9 +169,9 @@ def test_storage_frontiers_and_their_table(small_set):
         frontier_table(frontiers, ["adaptor"])
 
 
-def test_points_table_and_storage_table_print_a_line_per_row():
-    """points_table keeps the points at the dims asked for; storage_table has a line per dim with its bytes."""
+def test_points_table_and_scan_table_print_a_line_per_row():
+    """points_table keeps the points at the dims asked for; scan_table has a line per dim with its bytes."""
     points = [{"model": "PCA", "dim": d, "micros": 1.0, "cost": 1000 * d, "agreement": 0.5} for d in (8, 16)]
     assert [line.split()[1] for line in points_table(points, [16]).splitlines()[1:]] == ["16"]
-    lines = storage_table(np.eye(8, dtype=np.float32), np.eye(8, dtype=np.float32), [2, 8], repeats=1).splitlines()
+    lines = scan_table(np.eye(8, dtype=np.float32), np.eye(8, dtype=np.float32), [2, 8], repeats=1).splitlines()
     assert [line.split()[:2] for line in lines[1:]] == [["2", "8"], ["8", "32"]]

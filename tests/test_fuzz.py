@@ -530,7 +530,7 @@ SPECS: dict[str, Spec] = {
                                          lambda ctx: {"stages": [(8, 20), (48, 10)]}, extra={"stages": STAGES}),
     "evaluation.ModelSet.storage_frontiers": S(lambda ctx, **kw: _small_set(ctx).storage_frontiers(**kw),
                                                lambda ctx: {"dims": [16, 8]}),
-    "evaluation.storage_table": S(_fn("evaluation.storage_table"),
+    "evaluation.scan_table": S(_fn("evaluation.scan_table"),
                                   lambda ctx: {"query_embeddings": QUERIES, "corpus_embeddings": DOCS, "dims": [8],
                                                "repeats": 1}, invariant=False),
     "evaluation.grid_table": S(_fn("evaluation.grid_table"),
